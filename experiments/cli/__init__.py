@@ -1,0 +1,28 @@
+"""The ``retention`` command line.
+
+Each area registers its commands on :data:`app` from its own module; heavy libraries are imported inside the
+commands so that ``retention --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="retention",
+    help="Design, assign, analyze and value telecom retention experiments.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+# Command modules register themselves on `app` when imported.
+from experiments.cli import analyze as _analyze  # noqa: E402,F401
+from experiments.cli import simulate as _simulate  # noqa: E402,F401
+from experiments.cli import demo as _demo  # noqa: E402,F401
+
+
+def main() -> None:
+    """Entry point of the ``retention`` console script."""
+    app()

@@ -1,0 +1,1 @@
+"""`retention analyze` (being written)."""

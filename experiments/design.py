@@ -1,0 +1,274 @@
+"""Design files: typed, validated on load, before any data is read.
+
+A design is YAML read with a safe loader into pydantic models that forbid unknown keys. Paths inside a design are
+relative to the design file. :func:`load_design` dispatches on the top-level ``kind`` through :data:`DESIGN_KINDS`,
+a registry of model classes (``experiment`` by default).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from experiments.errors import DesignError
+from experiments.literals import Correction, Direction, MetricKind, MetricRole
+
+WEIGHT_TOLERANCE = 1e-6  # weights written with a few decimals must still sum to 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Cost(_Model):
+    """What an offer costs: paid for every subscriber offered, and/or for every acceptance."""
+
+    per_offer: float = Field(0.0, ge=0)
+    per_acceptance: float = Field(0.0, ge=0)
+
+
+class ArmSpec(_Model):
+    """One arm of the experiment: its share of the assignment and its cost."""
+
+    weight: float = Field(gt=0, le=1)
+    cost: Cost = Cost()
+
+
+class DataSpec(_Model):
+    """Where the outcomes are and which columns play which part."""
+
+    source: str
+    unit: str | None = None
+    arm: str = "arm"
+    assigned_at: str | None = None
+    as_of: date | None = None
+    acceptance: str | None = None
+    stratum: str | None = None
+
+
+class NonInferiority(_Model):
+    """A guardrail's margin: the worst change still acceptable (negative for an ``increase`` metric)."""
+
+    margin: float
+    relative: bool = False
+
+
+class Metric(_Model):
+    """One outcome metric and its role in the decision."""
+
+    name: str
+    column: str
+    kind: MetricKind
+    direction: Direction = "increase"
+    role: MetricRole = "primary"
+    maturity_days: int | None = Field(None, ge=0)
+    covariate: str | None = None
+    non_inferiority: NonInferiority | None = None
+
+    @model_validator(mode="after")
+    def _guardrail_needs_margin(self) -> Metric:
+        if self.role == "guardrail" and self.non_inferiority is None:
+            raise ValueError(
+                f"metric {self.name!r} is a guardrail but has no non_inferiority margin; "
+                "add non_inferiority: {margin: -0.02, relative: true} or make it a secondary metric"
+            )
+        if self.role != "guardrail" and self.non_inferiority is not None:
+            raise ValueError(f"metric {self.name!r} has a non_inferiority margin but role {self.role!r}; "
+                             "margins apply to guardrails only")
+        return self
+
+
+class Analysis(_Model):
+    """Error rates and the multiple-comparison correction."""
+
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    correction: Correction = "holm"
+    srm_alpha: float = Field(0.001, gt=0, lt=0.5)
+
+
+class ValueSpec(_Model):
+    """What a retained subscriber is worth: a margin per month (number or column), a horizon and a discount rate."""
+
+    margin: float | str
+    horizon_months: int = Field(24, gt=0, le=240)
+    annual_discount_rate: float = Field(0.08, ge=0, lt=1)
+    retention_value: float | str | None = None
+
+
+class ExperimentDesign(_Model):
+    """A randomised retention experiment: arms, metrics and analysis settings.
+
+    Attributes
+    ----------
+    name : str
+        Identifier of the experiment, used in reports and the assignment registry.
+    data : DataSpec
+        Source and column roles; ``source`` is resolved relative to the design file.
+    arms : dict[str, ArmSpec]
+        Arm label as it appears in the data, mapped to its weight and cost. Weights sum to 1.
+    control : str
+        Label of the control arm, one of ``arms``.
+    metrics : list[Metric]
+        Outcome metrics; at least one has role ``primary``.
+    analysis : Analysis
+        Alpha, correction and SRM threshold.
+    value : ValueSpec or None
+        Lifetime-value settings used by the survival, uplift and ROI parts.
+    path : Path or None
+        The file the design was read from (set by :func:`load_design`, not part of the YAML).
+    """
+
+    kind: Literal["experiment"] = "experiment"
+    name: str
+    description: str | None = None
+    data: DataSpec
+    arms: dict[str, ArmSpec]
+    control: str
+    metrics: list[Metric] = Field(min_length=1)
+    analysis: Analysis = Analysis()
+    value: ValueSpec | None = None
+    path: Path | None = Field(None, exclude=True)
+
+    @field_validator("arms")
+    @classmethod
+    def _arms_ok(cls, arms: dict[str, ArmSpec]) -> dict[str, ArmSpec]:
+        if len(arms) < 2:
+            raise ValueError(f"needs at least two arms (a control and one offer); found {list(arms)}")
+        total = sum(a.weight for a in arms.values())
+        if not math.isclose(total, 1.0, abs_tol=WEIGHT_TOLERANCE):
+            raise ValueError(
+                f"arm weights sum to {total:.6g}, not 1 ({', '.join(f'{k}: {v.weight}' for k, v in arms.items())}); "
+                "rescale them so that they sum to 1"
+            )
+        return arms
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExperimentDesign:
+        if self.control not in self.arms:
+            raise ValueError(f"control {self.control!r} is not one of the arms {list(self.arms)}")
+        names = [m.name for m in self.metrics]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"metric names must be unique; repeated: {dupes}")
+        if not any(m.role == "primary" for m in self.metrics):
+            raise ValueError("no metric has role 'primary'; mark the decision metric with role: primary")
+        if any(m.maturity_days is not None for m in self.metrics) and self.data.assigned_at is None:
+            raise ValueError("a metric sets maturity_days but data.assigned_at is not given; "
+                             "name the assignment-date column in data.assigned_at")
+        return self
+
+    @property
+    def treatments(self) -> list[str]:
+        """Arm labels other than control, in design order."""
+        return [a for a in self.arms if a != self.control]
+
+    def metric(self, name: str) -> Metric:
+        """The metric called ``name``."""
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        raise DesignError(f"metric {name!r} is not in the design; metrics are {[m.name for m in self.metrics]}")
+
+    def resolve(self, location: str) -> str:
+        """Resolve a source location relative to the design file's folder (URLs are returned unchanged)."""
+        return resolve_location(location, self.path.parent if self.path else Path.cwd())
+
+
+#: Registry of design kinds: the value of ``kind:`` in the YAML mapped to its model class.
+DESIGN_KINDS: dict[str, type[_Model]] = {"experiment": ExperimentDesign}
+
+
+def resolve_location(location: str, base: Path) -> str:
+    """Resolve ``location`` against ``base`` unless it is absolute or a URL-like ``scheme://`` source.
+
+    Examples
+    --------
+    >>> resolve_location("../demo/x.parquet", Path("/a/designs"))
+    '/a/demo/x.parquet'
+    >>> resolve_location("duckdb:///tmp/x.db?table=t", Path("/a"))
+    'duckdb:///tmp/x.db?table=t'
+    """
+    if "://" in location:
+        scheme, rest = location.split("://", 1)
+        if scheme == "duckdb" and rest and not rest.startswith("/"):
+            path, _, query = rest.partition("?")
+            resolved = (base / path).resolve()
+            return f"duckdb://{resolved}" + (f"?{query}" if query else "")
+        return location
+    p = Path(location).expanduser()
+    return str(p if p.is_absolute() else (base / p).resolve())
+
+
+def _format_validation_error(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(x) for x in first["loc"]) or "(top level)"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key; remove it or check its spelling against docs/design-files.md"
+    elif first["type"] == "literal_error":
+        msg = f"{first.get('input')!r} is not allowed; {msg.lower()}"
+    elif first["type"] == "missing":
+        msg = "required key is missing"
+    msg = msg.removeprefix("Value error, ")
+    more = len(err.errors()) - 1
+    return f"{source}: {loc}: {msg}" + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
+
+
+def parse_design(raw: Any, source: str = "design", path: Path | None = None) -> Any:
+    """Validate a parsed YAML mapping into the model registered for its ``kind``."""
+    if not isinstance(raw, dict):
+        raise DesignError(f"{source}: expected a mapping of keys at the top level, found {type(raw).__name__}")
+    kind = raw.get("kind", "experiment")
+    model = DESIGN_KINDS.get(kind)
+    if model is None:
+        raise DesignError(f"{source}: kind: {kind!r} is not known; use one of {sorted(DESIGN_KINDS)}")
+    try:
+        return model.model_validate({**raw, "path": path} if path is not None else raw)
+    except ValidationError as err:
+        raise DesignError(_format_validation_error(err, source)) from None
+
+
+def load_design(path: str | Path) -> Any:
+    """Read and validate a design file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A YAML file. It is read with ``yaml.safe_load``: tags that construct Python objects are refused.
+
+    Returns
+    -------
+    ExperimentDesign
+        Or the model registered in :data:`DESIGN_KINDS` for the file's ``kind``.
+
+    Raises
+    ------
+    DesignError
+        The file is missing, is not YAML, or does not validate; the message names the key.
+
+    Examples
+    --------
+    >>> d = load_design("designs/flowpack_vs_discount.yaml")  # doctest: +SKIP
+    >>> d.control  # doctest: +SKIP
+    'control'
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DesignError(f"design file {str(p)!r} does not exist; pass the path of a .yaml design")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.constructor.ConstructorError as err:
+        raise DesignError(
+            f"{p}: line {err.problem_mark.line + 1 if err.problem_mark else '?'}: tag not allowed "
+            f"({err.problem}); design files are plain YAML and cannot construct Python objects"
+        ) from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "?"
+        raise DesignError(f"{p}: not valid YAML at {where}: {getattr(err, 'problem', err)}") from None
+    return parse_design(raw, source=str(p), path=p.resolve())
