@@ -1,0 +1,245 @@
+"""Data access: open a source as an Ibis table and compute sufficient statistics in the engine.
+
+Sources are Parquet or CSV files, DuckDB tables (``duckdb:///path/to.db?table=name``), pandas DataFrames, or Ibis
+tables of any backend (DuckDB by default, Spark through ``ibis.pyspark`` at scale). Only aggregates come back to
+Python: one row per arm (× stratum) with n, Σy, Σy² and the cross-products CUPED needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from experiments.errors import DataError, close_matches
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pandas as pd
+
+
+def _duckdb():
+    import ibis
+
+    return ibis.duckdb.connect()
+
+
+def open_table(source: Any, *, base_dir: str | Path | None = None) -> ir.Table:
+    """Open ``source`` as an Ibis table without reading its rows.
+
+    Parameters
+    ----------
+    source : str, Path, pandas.DataFrame or ibis Table
+        ``*.parquet``, ``*.csv`` (a glob is allowed), ``duckdb:///path/to.db?table=name``, a DataFrame (registered on
+        an in-memory DuckDB, not copied or modified) or an Ibis table, returned unchanged.
+    base_dir : str or Path, optional
+        Folder that relative paths are resolved against (the design file's folder).
+
+    Raises
+    ------
+    DataError
+        The file does not exist, the suffix is not supported, or the DuckDB table is missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = open_table(pd.DataFrame({"arm": ["a", "b"], "y": [0, 1]}))
+    >>> sorted(t.columns)
+    ['arm', 'y']
+    """
+    import ibis
+    import ibis.expr.types as ir
+    import pandas as pd
+
+    if isinstance(source, ir.Table):
+        return source
+    if isinstance(source, pd.DataFrame):
+        return _duckdb().create_table(ibis.util.gen_name("frame"), source, temp=True)
+    text = str(source)
+    if text.startswith("duckdb://"):
+        return _open_duckdb_url(text, base_dir)
+    if "://" in text:
+        raise DataError(f"source {text!r}: scheme not supported; use a .parquet or .csv path, "
+                        "duckdb:///path/to.db?table=name, or pass an Ibis table (e.g. from ibis.pyspark)")
+    path = Path(text).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    is_glob = any(ch in path.name for ch in "*?[")
+    if not is_glob and not path.exists():
+        raise DataError(f"data source {str(path)!r} does not exist; check data.source in the design "
+                        "(relative paths are relative to the design file) or pass --data")
+    suffix = path.suffix.lower()
+    con = _duckdb()
+    try:
+        if suffix == ".parquet" or (path.is_dir() and not is_glob):
+            return con.read_parquet(str(path))
+        if suffix in {".csv", ".tsv"} or text.endswith(".csv.gz"):
+            return con.read_csv(str(path))
+    except Exception as exc:  # the engine's own message says what is wrong with the file
+        raise DataError(f"cannot read {str(path)!r}: {str(exc).splitlines()[0]}") from None
+    raise DataError(f"data source {str(path)!r}: unsupported file type {suffix!r}; use .parquet or .csv")
+
+
+def _open_duckdb_url(url: str, base_dir: str | Path | None) -> ir.Table:
+    import ibis
+
+    rest = url.removeprefix("duckdb://")
+    db, _, query = rest.partition("?")
+    table = parse_qs(query).get("table", [None])[0]
+    if not table:
+        raise DataError(f"source {url!r}: name the table, e.g. duckdb:///path/to.db?table=outcomes")
+    path = Path(db)
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    if not path.exists():
+        raise DataError(f"DuckDB database {str(path)!r} does not exist; check the source URL")
+    con = ibis.duckdb.connect(str(path), read_only=True)
+    if table not in con.list_tables():
+        raise DataError(f"DuckDB database {str(path)!r} has no table {table!r}{close_matches(table, con.list_tables())}")
+    return con.table(table)
+
+
+def require_columns(table: ir.Table, columns: Mapping[str, str | None], source: str = "data") -> None:
+    """Raise :class:`DataError` naming the first missing column, with close matches.
+
+    ``columns`` maps the design key (e.g. ``"metrics[churn_90d].column"``) to the column it names.
+    """
+    present = list(table.columns)
+    for key, col in columns.items():
+        if col is not None and col not in present:
+            raise DataError(f"{source} has no column {col!r} (named by {key}){close_matches(col, present)}; "
+                            f"columns are: {', '.join(present[:30])}{' ...' if len(present) > 30 else ''}")
+
+
+@dataclass(frozen=True, slots=True)
+class MetricColumns:
+    """What to aggregate for one metric.
+
+    Attributes
+    ----------
+    name : str
+        Metric name, used as the prefix of the aggregate columns.
+    column : str
+        Outcome column.
+    covariate : str or None
+        CUPED covariate column (pre-period value of the metric, typically).
+    binary : bool
+        Whether values must be 0/1 (booleans allowed); others are counted as ``bad`` for the caller to report.
+    mature_before : date or None
+        Only units assigned on or before this date count (the maturity rule); None counts all.
+    """
+
+    name: str
+    column: str
+    covariate: str | None = None
+    binary: bool = False
+    mature_before: date | None = None
+
+
+def maturity_cutoff(as_of: date | datetime, maturity_days: int | None) -> date | None:
+    """The last assignment date whose units have been observed for ``maturity_days`` by ``as_of``.
+
+    Examples
+    --------
+    >>> maturity_cutoff(date(2026, 10, 1), 90)
+    datetime.date(2026, 7, 3)
+    """
+    if maturity_days is None:
+        return None
+    day = as_of.date() if isinstance(as_of, datetime) else as_of
+    return day - timedelta(days=maturity_days)
+
+
+def aggregate_stats(
+    table: ir.Table,
+    *,
+    arm: str,
+    metrics: Sequence[MetricColumns],
+    assigned_at: str | None = None,
+    by: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Per arm (× ``by``) sufficient statistics for every metric, computed by the engine in one pass.
+
+    Parameters
+    ----------
+    table : ibis Table
+        The outcome rows, one per unit.
+    arm : str
+        Column with arm labels.
+    metrics : sequence of MetricColumns
+        What to aggregate.
+    assigned_at : str, optional
+        Assignment-date column, needed when a metric has ``mature_before``.
+    by : sequence of str
+        Extra grouping columns (strata).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: ``arm``, the ``by`` columns, ``units`` (all rows), and per metric ``m``:
+        ``m__n`` (units counted), ``m__nulls`` (missing outcome or covariate among those), ``m__bad`` (non-0/1 values
+        of a binary metric), ``m__sum``, ``m__sum_sq``; with a covariate also ``m__x_sum``, ``m__x_sum_sq``,
+        ``m__xy_sum``. Missing values are excluded from the sums and counted in ``m__nulls``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = open_table(pd.DataFrame({"arm": ["a", "a", "b"], "y": [1, 0, 1]}))
+    >>> aggregate_stats(t, arm="arm", metrics=[MetricColumns("m", "y", binary=True)])[["arm", "m__n", "m__sum"]]
+      arm  m__n  m__sum
+    0   a     2     1.0
+    1   b     1     1.0
+    """
+    import ibis
+
+    aggs: dict[str, Any] = {"units": table.count()}
+    for m in metrics:
+        y = table[m.column].cast("float64")
+        ok = y.notnull()
+        if m.covariate is not None:
+            x = table[m.covariate].cast("float64")
+            ok = ok & x.notnull()
+        counted = ibis.literal(True)
+        if m.mature_before is not None:
+            if assigned_at is None:
+                raise DataError(f"metric {m.name!r} has a maturity rule but no assigned_at column is given")
+            counted = table[assigned_at].cast("date") <= ibis.literal(m.mature_before)
+        use = counted & ok
+        p = f"{m.name}__"
+        aggs[p + "n"] = use.cast("int64").sum()
+        aggs[p + "nulls"] = (counted & ~ok).cast("int64").sum()
+        if m.binary:
+            aggs[p + "bad"] = (use & ~y.isin([0.0, 1.0])).cast("int64").sum()
+        aggs[p + "sum"] = use.ifelse(y, 0.0).sum()
+        aggs[p + "sum_sq"] = use.ifelse(y * y, 0.0).sum()
+        if m.covariate is not None:
+            aggs[p + "x_sum"] = use.ifelse(x, 0.0).sum()
+            aggs[p + "x_sum_sq"] = use.ifelse(x * x, 0.0).sum()
+            aggs[p + "xy_sum"] = use.ifelse(x * y, 0.0).sum()
+    keys = [table[arm].cast("string").name("arm"), *by]
+    df = table.group_by(keys).aggregate(**aggs).execute()
+    df = df.sort_values(["arm", *by], kind="stable").reset_index(drop=True)
+    for col in df.columns:
+        if col.endswith(("__n", "__nulls", "__bad")) or col == "units":
+            df[col] = df[col].fillna(0).astype("int64")
+        elif "__" in col:
+            df[col] = df[col].fillna(0.0).astype("float64")
+    return df
+
+
+def count_duplicates(table: ir.Table, unit: str) -> tuple[int, int]:
+    """Return ``(rows, distinct units)`` computed by the engine."""
+    out = table.aggregate(rows=table.count(), units=table[unit].nunique(), nulls=table[unit].isnull().sum())
+    row = out.execute().iloc[0]
+    return int(row["rows"]), int(row["units"]) + (1 if int(row["nulls"] or 0) else 0)
+
+
+def max_date(table: ir.Table, column: str) -> date | None:
+    """The latest value of a date/timestamp column, or None for an empty table."""
+    value = table[column].cast("date").max().execute()
+    if value is None or value != value:
+        return None
+    return value.date() if isinstance(value, datetime) else value
