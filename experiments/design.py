@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from experiments.errors import DesignError
-from experiments.literals import Correction, Direction, MetricKind, MetricRole
+from experiments.literals import AssignMethod, ConditionOp, Correction, Direction, MetricKind, MetricRole, PowerMethod
 
 WEIGHT_TOLERANCE = 1e-6  # weights written with a few decimals must still sum to 1
 
@@ -100,6 +100,61 @@ class ValueSpec(_Model):
     retention_value: float | str | None = None
 
 
+class Condition(_Model):
+    """One eligibility filter, structured (never a string of code): ``{column: plan, op: in, value: [a, b]}``."""
+
+    column: str
+    op: ConditionOp
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> Condition:
+        where = f"eligibility condition on {self.column!r} with op {self.op!r}"
+        if self.op in ("is_null", "not_null"):
+            if self.value is not None:
+                raise ValueError(f"{where} takes no value; found {self.value!r}; remove value")
+        elif self.op in ("in", "not_in"):
+            if not isinstance(self.value, list) or not self.value:
+                raise ValueError(f"{where} needs a non-empty list as value; found {self.value!r}")
+        elif self.op == "between":
+            if not isinstance(self.value, list) or len(self.value) != 2:
+                raise ValueError(f"{where} needs value: [low, high] (both inclusive); found {self.value!r}")
+        elif self.value is None or isinstance(self.value, (list, dict)):
+            raise ValueError(f"{where} needs a single value; found {self.value!r}")
+        return self
+
+
+class PopulationSpec(_Model):
+    """Who can be assigned: the source, its unit id column, eligibility filters and covariates for balance."""
+
+    source: str
+    unit: str = "subscriber_id"
+    eligibility: list[Condition] = []
+    covariates: list[str] = []
+
+
+class AssignmentSpec(_Model):
+    """How units are assigned (see docs/design-and-assignment.md)."""
+
+    salt: str | None = None
+    method: AssignMethod = "stratified"
+    registry: str | None = None
+    keep_existing: bool = False
+
+
+class PowerSpec(_Model):
+    """Sizing inputs for the primary metric; alpha and correction come from ``analysis``."""
+
+    baseline: float
+    mde: float = Field(gt=0)
+    relative: bool = False
+    sd: float | None = Field(None, gt=0)
+    power: float = Field(0.8, gt=0, lt=1)
+    sides: Literal[1, 2] = 2
+    method: PowerMethod = "evan_miller"
+    daily_inflow: float | None = Field(None, gt=0)
+
+
 class ExperimentDesign(_Model):
     """A randomised retention experiment: arms, metrics and analysis settings.
 
@@ -132,6 +187,11 @@ class ExperimentDesign(_Model):
     metrics: list[Metric] = Field(min_length=1)
     analysis: Analysis = Analysis()
     value: ValueSpec | None = None
+    population: PopulationSpec | None = None
+    strata: list[str] = []
+    exclusive_with: list[str] = []
+    assignment: AssignmentSpec = AssignmentSpec()
+    power: PowerSpec | None = None
     path: Path | None = Field(None, exclude=True)
 
     @field_validator("arms")

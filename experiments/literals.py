@@ -10,6 +10,9 @@ MetricKind = Literal["binary", "continuous"]
 Direction = Literal["increase", "decrease"]
 MetricRole = Literal["primary", "secondary", "guardrail"]
 Correction = Literal["holm", "bonferroni", "bh", "none"]
+ConditionOp = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "between", "is_null", "not_null"]
+PowerMethod = Literal["evan_miller", "pooled", "cohen_h"]
+AssignMethod = Literal["stratified", "hash"]
 
 
 def check_literal(value: object, literal: object, key: str) -> str:
