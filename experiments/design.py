@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from experiments.errors import DesignError
+from experiments.literals import UpliftLearner
 from experiments.literals import AssignMethod, ConditionOp, Correction, Direction, MetricKind, MetricRole, PowerMethod
 
 WEIGHT_TOLERANCE = 1e-6  # weights written with a few decimals must still sum to 1
@@ -155,6 +156,28 @@ class PowerSpec(_Model):
     daily_inflow: float | None = Field(None, gt=0)
 
 
+class UpliftBudget(_Model):
+    """A cap on the policy: at most ``offers`` subscribers offered and/or at most ``spend`` expected cost."""
+
+    offers: int | None = Field(None, gt=0)
+    spend: float | None = Field(None, gt=0)
+
+
+class UpliftSpec(_Model):
+    """Per-subscriber uplift and the offer policy (issue 6): features, learner, folds, budget, segments."""
+
+    features: list[str] = Field(min_length=1)
+    metric: str | None = None
+    learner: UpliftLearner = "dr"
+    n_folds: int = Field(2, ge=2, le=10)
+    budget: UpliftBudget | None = None
+    segments: list[str] = []
+    policy_tree_depth: int = Field(2, ge=1, le=3)
+    n_bootstrap: int = Field(200, ge=20, le=5000)
+    max_rows: int | None = Field(None, gt=0)
+    refute_rows: int = Field(20000, ge=500)
+
+
 class ExperimentDesign(_Model):
     """A randomised retention experiment: arms, metrics and analysis settings.
 
@@ -192,6 +215,7 @@ class ExperimentDesign(_Model):
     exclusive_with: list[str] = []
     assignment: AssignmentSpec = AssignmentSpec()
     power: PowerSpec | None = None
+    uplift: UpliftSpec | None = None
     path: Path | None = Field(None, exclude=True)
 
     @field_validator("arms")

@@ -13,6 +13,7 @@ Correction = Literal["holm", "bonferroni", "bh", "none"]
 ConditionOp = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "between", "is_null", "not_null"]
 PowerMethod = Literal["evan_miller", "pooled", "cohen_h"]
 AssignMethod = Literal["stratified", "hash"]
+UpliftLearner = Literal["dr", "causal_forest"]
 
 
 def check_literal(value: object, literal: object, key: str) -> str:
