@@ -1,1 +1,83 @@
-"""`retention analyze` (being written)."""
+"""``retention analyze`` and ``retention validate``."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from experiments.cli import app
+from experiments.cli._common import console, domain_errors, to_json, write_outputs
+
+
+def _load_experiment(design_path: Path):
+    from experiments.design import ExperimentDesign, load_design
+    from experiments.errors import DesignError
+
+    design = load_design(design_path)
+    if not isinstance(design, ExperimentDesign):
+        raise DesignError(f"{design_path}: kind {design.kind!r} is not an experiment; "
+                          f"use the command for that kind (e.g. retention {design.kind})")
+    return design
+
+
+@app.command()
+@domain_errors
+def validate(
+    design_path: Path = typer.Argument(..., metavar="DESIGN", help="Design YAML file."),
+    data: str | None = typer.Option(None, "--data", help="Data source overriding data.source."),
+) -> None:
+    """Check a design file and the columns it names, reading only the schema and the arm counts."""
+    from experiments.analyze import _check_schema
+    from experiments.data import open_table
+    from experiments.design import ExperimentDesign, load_design
+
+    design = load_design(design_path)
+    if isinstance(design, ExperimentDesign):
+        table = open_table(data if data else design.resolve(design.data.source))
+        _check_schema(table, design, design.data.stratum)
+        counts = table.group_by(table[design.data.arm].cast("string").name("arm")).aggregate(n=table.count()).execute()
+        labels = set(counts["arm"])
+        unknown = sorted(labels - set(design.arms))
+        missing = sorted(set(design.arms) - labels)
+        from experiments.errors import DataError
+
+        if unknown or missing:
+            raise DataError(f"arm labels do not match: in the data but not the design {unknown}, in the design but "
+                            f"not the data {missing}")
+        console.print(f"[green]ok[/green] {design_path}: design {design.name!r}, {len(table.columns)} columns, "
+                      f"{int(counts['n'].sum())} rows, arms {dict(zip(counts['arm'], counts['n'], strict=True))}")
+    else:
+        console.print(f"[green]ok[/green] {design_path}: design {design.name!r} of kind {design.kind!r}")
+
+
+@app.command()
+@domain_errors
+def analyze(
+    design_path: Path = typer.Argument(..., metavar="DESIGN", help="Design YAML file."),
+    out: Path = typer.Option(..., "--out", help="Folder for results.json (created if needed)."),
+    data: str | None = typer.Option(None, "--data", help="Data source overriding data.source."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Observation date YYYY-MM-DD (overrides data.as_of)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
+) -> None:
+    """Analyze a randomised experiment: SRM, per-arm rates, χ², comparisons with corrections, guardrails, CUPED."""
+    from experiments.analyze import analyze as run
+    from experiments.errors import RetentionError
+    from experiments.report import print_experiment
+
+    design = _load_experiment(design_path)
+    when = None
+    if as_of is not None:
+        try:
+            when = date.fromisoformat(as_of)
+        except ValueError:
+            raise RetentionError(f"--as-of {as_of!r} is not a date; write it as YYYY-MM-DD") from None
+    target = out / "results.json"
+    from experiments.cli._common import check_writable
+
+    check_writable([target], force)  # fail before the work, and again (atomically) when writing
+    result = run(design, data, as_of=when)
+    print_experiment(result, console)
+    write_outputs({target: to_json(result.to_dict())}, force)
+    console.print(f"wrote {target}")

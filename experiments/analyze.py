@@ -1,0 +1,312 @@
+"""Analysis of a randomised retention experiment from per-arm sufficient statistics.
+
+:func:`analyze` validates the data against the design, has the engine compute per-arm (× stratum) sums in one
+pass, and runs the statistics of :mod:`experiments.stats` on them. Only the aggregates come back to Python.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments import data as data_mod
+from experiments import stats
+from experiments.design import ExperimentDesign, Metric
+from experiments.errors import DataError
+
+
+@dataclass(frozen=True, slots=True)
+class MetricResult:
+    """Everything computed for one metric.
+
+    Attributes
+    ----------
+    name, kind, role, direction : str
+        As in the design.
+    arms : dict[str, ArmEstimate]
+        Mean and interval per arm, in design order.
+    omnibus : Chi2Result or None
+        Pearson χ² over all arms (binary metrics only).
+    comparisons : list[Comparison]
+        Each offer against control; ``p_adjusted`` carries the design's correction over this metric's family
+        (primary and secondary metrics), and is NaN for guardrails, which are outside the family.
+    non_inferiority : list[NonInferiorityResult]
+        One-sided tests against the guardrail margin (guardrails only).
+    cuped : CupedResult or None
+        Covariate-adjusted comparisons when the metric names a covariate.
+    excluded_immature : int
+        Units left out because they were assigned less than ``maturity_days`` before the as-of date.
+    maturity_cutoff : date or None
+        Last assignment date counted.
+    """
+
+    name: str
+    kind: str
+    role: str
+    direction: str
+    arms: dict[str, stats.ArmEstimate]
+    omnibus: stats.Chi2Result | None
+    comparisons: list[stats.Comparison]
+    non_inferiority: list[stats.NonInferiorityResult] = field(default_factory=list)
+    cuped: stats.CupedResult | None = None
+    excluded_immature: int = 0
+    maturity_cutoff: date | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "role": self.role, "direction": self.direction,
+            "arms": {a: e.to_dict() for a, e in self.arms.items()},
+            "omnibus": self.omnibus.to_dict() if self.omnibus else None,
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "non_inferiority": [r.to_dict() for r in self.non_inferiority],
+            "cuped": self.cuped.to_dict() if self.cuped else None,
+            "maturity": {"excluded_immature": self.excluded_immature,
+                         "cutoff": self.maturity_cutoff.isoformat() if self.maturity_cutoff else None},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentResult:
+    """Result of :func:`analyze`.
+
+    Attributes
+    ----------
+    design : str
+        Design name.
+    control : str
+    arms : list[str]
+        Arm labels in design order.
+    units : dict[str, int]
+        Units per arm (before maturity filtering).
+    srm : SRMResult
+    metrics : dict[str, MetricResult]
+    as_of : date or None
+        The date outcomes were observed at (maturity is measured against it).
+    alpha : float
+    correction : str
+    strata : pandas.DataFrame
+        The engine's aggregate table (one row per arm × stratum), for audit and pooling.
+    notes : list[str]
+        Plain statements of what was left out or assumed.
+    """
+
+    design: str
+    control: str
+    arms: list[str]
+    units: dict[str, int]
+    srm: stats.SRMResult
+    metrics: dict[str, MetricResult]
+    as_of: date | None
+    alpha: float
+    correction: str
+    strata: pd.DataFrame
+    notes: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (the ``results.json`` schema)."""
+        return {
+            "design": self.design, "control": self.control, "arms": list(self.arms), "units": dict(self.units),
+            "as_of": self.as_of.isoformat() if self.as_of else None, "alpha": self.alpha,
+            "correction": self.correction, "srm": self.srm.to_dict(),
+            "metrics": {k: m.to_dict() for k, m in self.metrics.items()}, "notes": list(self.notes),
+        }
+
+    def summary(self) -> pd.DataFrame:
+        """Tidy table: one row per metric × arm comparison."""
+        from experiments.tables import comparison_table
+
+        return comparison_table(self)
+
+    def _repr_html_(self) -> str:
+        return self.summary().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+
+    def plot(self, metric: str | None = None):
+        """Forest plot of the comparisons (Plotly figure)."""
+        from experiments.plots import forest_plot
+
+        return forest_plot(self, metric)
+
+
+def _metric_columns(design: ExperimentDesign, as_of: date | None) -> list[data_mod.MetricColumns]:
+    out = []
+    for m in design.metrics:
+        cutoff = data_mod.maturity_cutoff(as_of, m.maturity_days) if (as_of and m.maturity_days is not None) else None
+        out.append(data_mod.MetricColumns(m.name, m.column, m.covariate, m.kind == "binary", cutoff))
+    return out
+
+
+def _check_schema(table: Any, design: ExperimentDesign, stratum: str | None) -> None:
+    d = design.data
+    cols: dict[str, str | None] = {"data.arm": d.arm, "data.unit": d.unit, "data.assigned_at": d.assigned_at,
+                                   "data.stratum": stratum}
+    for m in design.metrics:
+        cols[f"metrics[{m.name}].column"] = m.column
+        cols[f"metrics[{m.name}].covariate"] = m.covariate
+    data_mod.require_columns(table, cols)
+    schema = table.schema()
+    for m in design.metrics:
+        for role, col in (("column", m.column), ("covariate", m.covariate)):
+            if col is None:
+                continue
+            dtype = schema[col]
+            if not (dtype.is_numeric() or dtype.is_boolean()):
+                need = "0/1 or true/false values" if m.kind == "binary" and role == "column" else "numbers"
+                raise DataError(f"column {col!r} (metrics[{m.name}].{role}) holds {dtype} values; the metric needs "
+                                f"{need}; recode it before the analysis")
+    if d.assigned_at is not None and not (schema[d.assigned_at].is_temporal() or schema[d.assigned_at].is_string()):
+        raise DataError(f"column {d.assigned_at!r} (data.assigned_at) holds {schema[d.assigned_at]} values; "
+                        "it needs dates (YYYY-MM-DD)")
+
+
+def _validate_aggregates(agg: pd.DataFrame, design: ExperimentDesign) -> None:
+    labels = set(agg["arm"].astype(str))
+    unknown = sorted(labels - set(design.arms))
+    if unknown:
+        raise DataError(f"column {design.data.arm!r} has arm label(s) {unknown} that the design lacks; the design "
+                        f"has {list(design.arms)}: add them under arms: or filter them out of the data")
+    units = agg.groupby("arm")["units"].sum()
+    empty = [a for a in design.arms if int(units.get(a, 0)) == 0]
+    if empty:
+        raise DataError(f"arm(s) {empty} of the design have no units in the data (column {design.data.arm!r} has "
+                        f"{sorted(labels)}); check the arm labels or remove the arm from the design")
+    for m in design.metrics:
+        nulls = int(agg[f"{m.name}__nulls"].sum())
+        if nulls:
+            cols = m.column + (f" or {m.covariate!r}" if m.covariate else "")
+            raise DataError(f"column {cols!r} (metric {m.name}) has {nulls} missing value(s) (NaN/null); fill or "
+                            "drop them explicitly before the analysis — missing outcomes are never dropped silently")
+        if m.kind == "binary":
+            bad = int(agg[f"{m.name}__bad"].sum())
+            if bad:
+                raise DataError(f"column {m.column!r} (metric {m.name}) is binary in the design but has {bad} value(s) "
+                                "other than 0/1; recode it to 0/1 or declare kind: continuous")
+        n = agg.groupby("arm")[f"{m.name}__n"].sum()
+        thin = [a for a in design.arms if int(n.get(a, 0)) < 2]
+        if thin:
+            raise DataError(f"metric {m.name}: arm(s) {thin} have fewer than 2 mature units "
+                            f"(maturity_days={m.maturity_days}); wait for the data to mature or lower maturity_days")
+
+
+def pool(agg: pd.DataFrame, metric: str, arms: Sequence[str]) -> dict[str, stats.SuffStats]:
+    """Sum the engine's per-stratum rows into one :class:`SuffStats` per arm for ``metric``."""
+    p = f"{metric}__"
+    cols = ["n", "sum", "sum_sq", "x_sum", "x_sum_sq", "xy_sum"]
+    present = [c for c in cols if p + c in agg.columns]
+    grouped = agg.groupby("arm")[[p + c for c in present]].sum()
+    out = {}
+    for a in arms:
+        row = grouped.loc[a] if a in grouped.index else None
+        vals = {c: float(row[p + c]) if row is not None else 0.0 for c in present}
+        out[a] = stats.SuffStats(**vals)
+    return out
+
+
+def analyze_metric(m: Metric, s: dict[str, stats.SuffStats], control: str, alpha: float) -> MetricResult:
+    """Statistics of one metric from pooled per-arm sufficient statistics (no multiplicity correction)."""
+    binary = m.kind == "binary"
+    arms = {a: stats.arm_estimate(v, binary, alpha) for a, v in s.items()}
+    omnibus = stats.chi2_independence([v.n for v in s.values()], [v.sum for v in s.values()]) if binary else None
+    comps = [stats.compare(v, s[control], binary=binary, arm=a, control_name=control, alpha=alpha)
+             for a, v in s.items() if a != control]
+    ni = []
+    if m.non_inferiority is not None:
+        ni = [stats.non_inferiority(c, margin=m.non_inferiority.margin, relative=m.non_inferiority.relative,
+                                    direction=m.direction, alpha=alpha) for c in comps]
+    cup = stats.cuped(s, control, alpha) if m.covariate else None
+    return MetricResult(m.name, m.kind, m.role, m.direction, arms, omnibus, comps, ni, cup)
+
+
+def _with_adjusted(comps: list[stats.Comparison], adjusted: np.ndarray) -> list[stats.Comparison]:
+    import dataclasses
+
+    return [dataclasses.replace(c, p_adjusted=float(p)) for c, p in zip(comps, adjusted, strict=True)]
+
+
+def analyze(design: ExperimentDesign, data: Any = None, *, as_of: date | None = None,
+            stratum: str | None = None) -> ExperimentResult:
+    """Analyze an experiment.
+
+    Parameters
+    ----------
+    design : ExperimentDesign
+        A validated design (:func:`experiments.design.load_design`).
+    data : str, Path, DataFrame or Ibis table, optional
+        Overrides ``design.data.source``. DataFrames are registered on DuckDB (not copied, not modified); Ibis
+        tables are aggregated on their own backend (DuckDB, Spark, ...).
+    as_of : date, optional
+        Observation date for the maturity rule; default ``design.data.as_of``, else the latest assignment date.
+    stratum : str, optional
+        Column to aggregate by in addition to the arm (default ``design.data.stratum``); results pool the strata.
+
+    Returns
+    -------
+    ExperimentResult
+
+    Raises
+    ------
+    DataError
+        Missing file or column, arm labels that do not match the design, missing or non-binary values, duplicate
+        unit ids, an empty arm.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from experiments.design import parse_design
+    >>> d = parse_design({"name": "t", "data": {"source": "x.parquet", "arm": "arm"},
+    ...                   "arms": {"control": {"weight": 0.5}, "offer": {"weight": 0.5}}, "control": "control",
+    ...                   "metrics": [{"name": "churn", "column": "churned", "kind": "binary",
+    ...                                "direction": "decrease"}]})
+    >>> df = pd.DataFrame({"arm": ["control"] * 100 + ["offer"] * 100, "churned": [1] * 20 + [0] * 80 + [1] * 14 + [0] * 86})
+    >>> r = analyze(d, df)
+    >>> round(r.metrics["churn"].omnibus.p_value, 2)
+    0.26
+    """
+    source = data if data is not None else design.resolve(design.data.source)
+    table = data_mod.open_table(source)
+    stratum = stratum if stratum is not None else design.data.stratum
+    _check_schema(table, design, stratum)
+    notes: list[str] = []
+    d = design.data
+    if d.unit is not None:
+        rows, distinct = data_mod.count_duplicates(table, d.unit)
+        if rows != distinct:
+            raise DataError(f"column {d.unit!r} (data.unit) has {rows - distinct} duplicate id(s) among {rows} rows; "
+                            "each unit must appear once — deduplicate the outcome table")
+    if as_of is None:
+        as_of = d.as_of
+    if as_of is None and d.assigned_at is not None and any(m.maturity_days is not None for m in design.metrics):
+        as_of = data_mod.max_date(table, d.assigned_at)
+        notes.append(f"as-of date not given; using the latest assignment date {as_of} (set data.as_of or --as-of "
+                     "to the date the outcomes were extracted)")
+    agg = data_mod.aggregate_stats(table, arm=d.arm, metrics=_metric_columns(design, as_of),
+                                   assigned_at=d.assigned_at, by=[stratum] if stratum else [])
+    _validate_aggregates(agg, design)
+    arms = list(design.arms)
+    units = {a: int(agg.loc[agg["arm"] == a, "units"].sum()) for a in arms}
+    srm = stats.srm_test(units, {a: spec.weight for a, spec in design.arms.items()}, design.analysis.srm_alpha)
+    alpha = design.analysis.alpha
+    results: dict[str, MetricResult] = {}
+    for m, cols in zip(design.metrics, _metric_columns(design, as_of), strict=True):
+        res = analyze_metric(m, pool(agg, m.name, arms), design.control, alpha)
+        if m.role == "guardrail":
+            adjusted = np.full(len(res.comparisons), math.nan)
+        else:
+            adjusted = stats.adjust_pvalues([c.p_value for c in res.comparisons], design.analysis.correction)
+        excluded = sum(units.values()) - int(agg[f"{m.name}__n"].sum())
+        import dataclasses
+
+        res = dataclasses.replace(res, comparisons=_with_adjusted(res.comparisons, adjusted),
+                                  excluded_immature=excluded if cols.mature_before else 0,
+                                  maturity_cutoff=cols.mature_before)
+        if cols.mature_before and excluded:
+            notes.append(f"{m.name}: {excluded} unit(s) assigned after {cols.mature_before} were left out because "
+                         f"they have not yet been observed for {m.maturity_days} days by {as_of}")
+        results[m.name] = res
+    return ExperimentResult(design.name, design.control, arms, units, srm, results, as_of, alpha,
+                            design.analysis.correction, agg, notes)
