@@ -1,0 +1,879 @@
+"""A realistic, analytically tractable simulator of a mobile operator running a 3-arm retention experiment.
+
+The data-generating process is documented with its formulas in ``docs/simulator.md``. In short:
+
+* **Subscribers** (the eligible population): region, tenure, plan, contract end, ARPU, data usage against quota,
+  customer-service calls, price sensitivity and a latent risk that no analyst sees.
+* **Time to churn** follows a piecewise-constant hazard per subscriber: a log-linear baseline in the covariates, a
+  bump in the window around the contract end, and a treatment that multiplies the hazard once the offer is taken
+  (the flow pack helps subscribers who exceed their data quota; the contract discount helps subscribers near the end
+  of their contract and is taken more often by price-sensitive subscribers who intend to leave).
+* Because the hazard is piecewise constant, the survival function of every subscriber under every arm is known in
+  closed form, so the true 30/60/90-day churn probabilities, individual effects and average effects are exact
+  (:func:`survival_probability`, :func:`restricted_mean`), not Monte Carlo estimates.
+* **Panel**: region × month churn counts in which a competitor's promotion starts in some regions at different
+  months (staggered adoption) with effects that grow with time since start and differ by cohort.
+
+Everything is drawn from ``numpy.random.Generator`` streams spawned from one seed; nothing is seeded globally.
+
+Examples
+--------
+>>> sim = simulate_operator(n_subscribers=2_000, rng=7)
+>>> sorted(sim.experiment["arm"].unique())
+['contract_discount', 'control', 'flow_pack']
+>>> bool(sim.truth["ate"]["flow_pack"]["churn_90d"] < 0)
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.errors import RetentionError, close_matches
+
+#: Arm labels in the order used for ``SimulationConfig.arm_weights``.
+ARMS: tuple[str, str, str] = ("control", "flow_pack", "contract_discount")
+#: Plans in the order used for ``SimulationConfig.plan_shares`` and the plan-level parameters.
+PLANS: tuple[str, str, str] = ("prepaid", "postpaid_standard", "postpaid_premium")
+#: ``days_to_contract_end`` of prepaid subscribers, who have no contract (their ``contract_end_date`` is null).
+#: Chosen larger than any postpaid value (at most 24 months = 731 days) so "far from contract end" reads naturally.
+NO_CONTRACT_DAYS = 1095
+#: Smallest population the simulator accepts: every arm × region cell must be populated.
+MIN_SUBSCRIBERS = 1_000
+DAYS_PER_MONTH = 30.4375  # 365.25 / 12
+#: Horizons (days after assignment) of the binary churn outcomes.
+HORIZONS: tuple[int, int, int] = (30, 60, 90)
+#: Files written by :func:`write_simulation`, in order.
+OUTPUT_FILES: tuple[str, ...] = (
+    "subscribers.parquet", "experiment.parquet", "panel.parquet", "truth_effects.parquet", "truth.json",
+    "design.yaml",
+)
+#: Covariates shared by ``subscribers`` and ``experiment`` (features: no NaN in any of them).
+FEATURES: tuple[str, ...] = (
+    "region", "tenure_months", "plan", "days_to_contract_end", "arpu", "data_usage_ratio", "cs_calls_90d",
+    "price_sensitivity",
+)
+
+
+class SimulationConfigError(RetentionError):
+    """A simulation setting is out of range or unknown."""
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """Every parameter of the data-generating process (see ``docs/simulator.md`` for the formulas).
+
+    Attributes
+    ----------
+    n_subscribers : int
+        Size of the eligible population (all of it is randomised).
+    n_regions : int
+        Number of regions, labelled ``R01``, ``R02``, ...
+    start_date : date
+        First day of assignment; ``days_to_contract_end`` is counted from it.
+    assignment_days : int
+        Subscribers are assigned uniformly over ``start_date + 0 .. assignment_days - 1``.
+    as_of : date or None
+        Date of the data extract (censoring); ``None`` means ``start_date + 180 days``.
+    arm_weights : tuple of 3 floats
+        Probabilities of ``control``, ``flow_pack``, ``contract_discount``; they sum to 1.
+    plan_shares : tuple of 3 floats
+        Shares of ``prepaid``, ``postpaid_standard``, ``postpaid_premium``.
+    arpu_median : tuple of 3 floats
+        Median monthly ARPU per plan (log-normal within plan, ``arpu_sigma``).
+    arpu_sigma : float
+        Log-scale standard deviation of ARPU within plan.
+    usage_median, usage_sigma : float
+        Log-normal data usage / quota ratio.
+    tenure_mean_months : float
+        Mean of the (shifted exponential) tenure distribution, capped at ``tenure_max_months``.
+    tenure_max_months : int
+        Largest tenure.
+    contract_24m_share : float
+        Share of postpaid contracts that run 24 months (the rest run 12).
+    baseline_log_hazard : float
+        Intercept ``c0`` of the log monthly hazard (calibrated so control 90-day churn is about 15 %).
+    beta_tenure : float
+        Coefficient of ``log(tenure_months / 24)``; negative: new subscribers churn more.
+    plan_log_hazard : tuple of 3 floats
+        Plan effects on the log hazard.
+    beta_arpu : float
+        Coefficient of ``log(arpu / plan median)``.
+    beta_calls : float
+        Coefficient of ``min(cs_calls_90d, calls_cap)`` (the strongest observed driver).
+    calls_cap : int
+        Calls above this add nothing.
+    beta_light_use : float
+        Coefficient of ``min(usage, 1)`` (engaged users churn less).
+    beta_over_quota : float
+        Coefficient of ``min(max(usage - 1, 0), 1)`` (throttled heavy users churn more).
+    region_sd : float
+        Standard deviation of the region effects on the log hazard (shared with the panel's region levels).
+    beta_latent : float
+        Coefficient of the standard-normal ``latent_risk``.
+    promo_log_hazard : float
+        Extra log hazard of subscribers in regions where the competitor's promotion is running at ``start_date``.
+    contract_end_before, contract_end_after : int
+        The bump window is ``[contract end - before, contract end + after)`` in days.
+    contract_end_log_bump : float
+        Log of the hazard multiplier inside that window.
+    flow_pack_log_hr : float
+        Log hazard ratio of an activated flow pack for a subscriber far over quota (``theta_fp`` in the docs).
+    flow_pack_usage_midpoint, flow_pack_usage_scale : float
+        The flow-pack effect is ``flow_pack_log_hr * sigmoid((usage - midpoint) / scale)``.
+    flow_pack_activation : tuple of 2 floats
+        ``(a0, a1)``: activation probability ``sigmoid(a0 + a1 * (usage - 1))``.
+    discount_log_hr_base : float
+        Log hazard ratio of an accepted discount far from contract end (and for prepaid).
+    discount_log_hr_near_end : float
+        Additional log hazard ratio at contract end, decaying as ``exp(-days_to_end / discount_near_end_days)``.
+    discount_near_end_days : float
+        Decay scale of the near-end part of the discount effect.
+    discount_acceptance : tuple of 3 floats
+        ``(b0, b_price, b_intent)``: acceptance probability
+        ``sigmoid(b0 + b_price * (price_sensitivity - 0.5) + b_intent * intent)``; ``intent`` is the standardised
+        log baseline hazard.
+    discount_monthly : float
+        Monthly price reduction of an accepted discount (capped at ``discount_max_share`` of ARPU).
+    discount_max_share : float
+        Cap of the discount as a share of ARPU.
+    discount_cost_per_acceptance : float
+        Cost written to ``design.yaml`` (12 months of the discount).
+    flow_pack_cost_per_offer : float
+        Cost of a flow pack per subscriber offered, written to ``design.yaml``.
+    margin_rate : float
+        Monthly margin as a share of ARPU (the ``monthly_margin`` column).
+    revenue_noise_sd, revenue_pre_noise_sd : float
+        Log-scale noise of post- and pre-assignment revenue (mean-one multiplicative noise).
+    panel_months : int
+        Length of the region × month panel.
+    panel_first_month : date
+        Calendar month of panel month 1 (informative only; the panel ends the month before ``start_date``).
+    panel_subscribers_per_region : int
+        Average base size of a region in the panel.
+    panel_base_churn : float
+        Monthly churn rate of an average region in an average month.
+    panel_growth_per_month : float
+        Relative growth of each region's base per month.
+    panel_season_amplitude : float
+        Amplitude (logit scale) of the yearly seasonality of churn.
+    panel_month_sd, panel_cell_sd : float
+        Standard deviations (logit scale) of common month shocks and region × month shocks.
+    promo_cohorts : tuple of (start_month, n_regions, max_effect)
+        Staggered competitor promotion: regions drawn at random start at ``start_month``; the churn rate rises by
+        ``max_effect * (1 - exp(-(e + 1) / promo_ramp_months))`` at event time ``e = month - start_month``.
+    promo_ramp_months : float
+        Time scale of the ramp-up of the promotion's effect.
+    """
+
+    n_subscribers: int = 200_000
+    n_regions: int = 24
+    start_date: date = date(2026, 7, 1)
+    assignment_days: int = 28
+    as_of: date | None = None
+    arm_weights: tuple[float, float, float] = (0.34, 0.33, 0.33)
+    # subscribers
+    plan_shares: tuple[float, float, float] = (0.35, 0.45, 0.20)
+    arpu_median: tuple[float, float, float] = (12.0, 35.0, 70.0)
+    arpu_sigma: float = 0.30
+    usage_median: float = 0.70
+    usage_sigma: float = 0.50
+    tenure_mean_months: float = 30.0
+    tenure_max_months: int = 240
+    contract_24m_share: float = 0.70
+    # baseline hazard (log monthly hazard)
+    baseline_log_hazard: float = -3.35
+    beta_tenure: float = -0.30
+    plan_log_hazard: tuple[float, float, float] = (0.35, 0.0, -0.25)
+    beta_arpu: float = -0.15
+    beta_calls: float = 0.22
+    calls_cap: int = 8
+    beta_light_use: float = -0.30
+    beta_over_quota: float = 0.40
+    region_sd: float = 0.12
+    beta_latent: float = 0.50
+    promo_log_hazard: float = 0.10
+    contract_end_before: int = 30
+    contract_end_after: int = 30
+    contract_end_log_bump: float = 0.90
+    # treatments
+    flow_pack_log_hr: float = -0.85
+    flow_pack_usage_midpoint: float = 0.95
+    flow_pack_usage_scale: float = 0.12
+    flow_pack_activation: tuple[float, float] = (0.6, 2.5)
+    discount_log_hr_base: float = -0.40
+    discount_log_hr_near_end: float = -1.20
+    discount_near_end_days: float = 90.0
+    discount_acceptance: tuple[float, float, float] = (-0.3, 3.0, 0.6)
+    discount_monthly: float = 8.0
+    discount_max_share: float = 0.5
+    discount_cost_per_acceptance: float = 96.0
+    flow_pack_cost_per_offer: float = 6.0
+    margin_rate: float = 0.6
+    revenue_noise_sd: float = 0.15
+    revenue_pre_noise_sd: float = 0.10
+    # panel
+    panel_months: int = 24
+    panel_first_month: date = date(2024, 7, 1)
+    panel_subscribers_per_region: int = 250_000
+    panel_base_churn: float = 0.018
+    panel_growth_per_month: float = 0.002
+    panel_season_amplitude: float = 0.08
+    panel_month_sd: float = 0.03
+    panel_cell_sd: float = 0.03
+    promo_cohorts: tuple[tuple[int, int, float], ...] = field(
+        default=((13, 6, 0.003), (16, 4, 0.005), (19, 3, 0.007))
+    )
+    promo_ramp_months: float = 3.0
+
+    @property
+    def as_of_date(self) -> date:
+        """The extract date: ``as_of`` or ``start_date + 180 days``."""
+        return self.as_of if self.as_of is not None else self.start_date + timedelta(days=180)
+
+    def validate(self) -> SimulationConfig:
+        """Return ``self`` if every setting is in range, else raise :class:`SimulationConfigError`."""
+
+        def bad(key: str, found: object, fix: str) -> SimulationConfigError:
+            return SimulationConfigError(f"simulation setting {key}: found {found!r}; {fix}")
+
+        if not isinstance(self.n_subscribers, (int, np.integer)) or self.n_subscribers < MIN_SUBSCRIBERS:
+            raise bad("n_subscribers", self.n_subscribers,
+                      f"the simulator needs at least {MIN_SUBSCRIBERS} subscribers so that every arm and region "
+                      f"is populated; use {MIN_SUBSCRIBERS} or more")
+        if self.n_subscribers > 50_000_000:
+            raise bad("n_subscribers", self.n_subscribers, "use at most 50,000,000 (memory)")
+        if not 2 <= self.n_regions <= 99:
+            raise bad("n_regions", self.n_regions, "use between 2 and 99 regions (labels R01..R99)")
+        if self.assignment_days < 1:
+            raise bad("assignment_days", self.assignment_days, "use at least 1 day")
+        for key, probs in (("arm_weights", self.arm_weights), ("plan_shares", self.plan_shares)):
+            if len(probs) != 3 or min(probs) <= 0 or not math.isclose(sum(probs), 1.0, abs_tol=1e-9):
+                raise bad(key, probs, "give three positive numbers that sum to 1")
+        if self.as_of_date < self.start_date + timedelta(days=self.assignment_days):
+            raise bad("as_of", self.as_of_date.isoformat(),
+                      f"the extract must come after the last assignment day; use a date on or after "
+                      f"{(self.start_date + timedelta(days=self.assignment_days)).isoformat()}")
+        if self.panel_months < 2:
+            raise bad("panel_months", self.panel_months, "use at least 2 months")
+        n_promo = sum(c[1] for c in self.promo_cohorts)
+        if n_promo > self.n_regions:
+            raise bad("promo_cohorts", self.promo_cohorts,
+                      f"the cohorts need {n_promo} regions but there are only {self.n_regions}; "
+                      "use fewer regions per cohort")
+        for start, n_reg, effect in self.promo_cohorts:
+            if not 2 <= start <= self.panel_months or n_reg < 1 or not 0 <= effect < 0.5:
+                raise bad("promo_cohorts", (start, n_reg, effect),
+                          f"each cohort is (start month in 2..{self.panel_months}, regions >= 1, effect in [0, 0.5))")
+        if len({c[0] for c in self.promo_cohorts}) != len(self.promo_cohorts):
+            raise bad("promo_cohorts", self.promo_cohorts, "give each cohort a different start month")
+        if not 0 < self.panel_base_churn < 0.5:
+            raise bad("panel_base_churn", self.panel_base_churn, "use a monthly rate between 0 and 0.5")
+        if self.contract_end_before < 0 or self.contract_end_after < 0:
+            raise bad("contract_end_before/after", (self.contract_end_before, self.contract_end_after),
+                      "use non-negative numbers of days")
+        return self
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The output of :func:`simulate_operator`.
+
+    Attributes
+    ----------
+    config : SimulationConfig
+        The settings used.
+    subscribers : pandas.DataFrame
+        The eligible population, one row per subscriber, no arm (columns in ``docs/simulator.md``).
+    experiment : pandas.DataFrame
+        One row per subscriber: arm, assignment date, covariates, acceptance and outcomes.
+    panel : pandas.DataFrame
+        Region × month churn counts with the competitor's promotion.
+    truth_effects : pandas.DataFrame
+        Per subscriber: true 90-day churn probability under each arm, individual effects, acceptance
+        probabilities. For tests only.
+    truth : dict
+        JSON-able true average effects, promotion ATTs and hazard-model parameters (written to ``truth.json``).
+    """
+
+    config: SimulationConfig
+    subscribers: pd.DataFrame
+    experiment: pd.DataFrame
+    panel: pd.DataFrame
+    truth_effects: pd.DataFrame
+    truth: dict[str, Any]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Pure functions: the survival arithmetic
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def cumulative_hazard(t: float | np.ndarray, rate: np.ndarray, bump: float, lo: np.ndarray,
+                      hi: np.ndarray) -> np.ndarray:
+    """Cumulative hazard at ``t`` of ``rate * (1 + (bump - 1) * 1[lo <= s < hi])``.
+
+    Parameters
+    ----------
+    t : float or array
+        Time (days since assignment).
+    rate : array
+        Hazard per day outside the window.
+    bump : float
+        Hazard multiplier inside the window ``[lo, hi)`` (``lo``, ``hi`` are already clipped at 0).
+
+    Examples
+    --------
+    >>> float(cumulative_hazard(10.0, np.array([0.1]), 3.0, np.array([2.0]), np.array([4.0]))[0])
+    1.4
+    """
+    overlap = np.clip(np.minimum(t, hi) - lo, 0.0, None)
+    return rate * (t + (bump - 1.0) * overlap)
+
+
+def survival_probability(t: float | np.ndarray, rate: np.ndarray, bump: float, lo: np.ndarray,
+                         hi: np.ndarray) -> np.ndarray:
+    """``S(t) = exp(-H(t))`` of the piecewise-constant hazard of :func:`cumulative_hazard`."""
+    return np.exp(-cumulative_hazard(t, rate, bump, lo, hi))
+
+
+def restricted_mean(tau: float, rate: np.ndarray, bump: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Restricted mean survival time ``E[min(T, tau)] = int_0^tau S(s) ds``, exact for the piecewise hazard.
+
+    Examples
+    --------
+    >>> r = restricted_mean(90.0, np.array([0.01]), 1.0, np.array([0.0]), np.array([0.0]))
+    >>> round(float(r[0]), 6) == round((1 - math.exp(-0.9)) / 0.01, 6)
+    True
+    """
+    a = np.minimum(lo, tau)
+    b = np.minimum(np.maximum(hi, lo), tau)
+    # Segments [0, a) at rate, [a, b) at rate*bump, [b, tau) at rate; each contributes S(start) (1 - e^{-r len}) / r.
+    h_a = rate * a
+    h_b = h_a + rate * bump * (b - a)
+    seg1 = -np.expm1(-rate * a) / rate
+    seg2 = np.exp(-h_a) * -np.expm1(-rate * bump * (b - a)) / (rate * bump)
+    seg3 = np.exp(-h_b) * -np.expm1(-rate * (tau - b)) / rate
+    return seg1 + seg2 + seg3
+
+
+def invert_cumulative_hazard(target: np.ndarray, rate: np.ndarray, bump: float, lo: np.ndarray,
+                             hi: np.ndarray) -> np.ndarray:
+    """The time ``t`` with ``H(t) = target``: draws ``T`` from ``target ~ Exp(1)`` (inverse-transform sampling)."""
+    h_lo = rate * lo
+    h_hi = h_lo + rate * bump * (hi - lo)
+    return np.where(
+        target <= h_lo,
+        target / rate,
+        np.where(target <= h_hi, lo + (target - h_lo) / (rate * bump), hi + (target - h_hi) / rate),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The generator
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _resolve_config(config: SimulationConfig | None, overrides: dict[str, Any]) -> SimulationConfig:
+    config = config if config is not None else SimulationConfig()
+    names = [f.name for f in dataclasses.fields(SimulationConfig)]
+    for key in overrides:
+        if key not in names:
+            raise SimulationConfigError(
+                f"simulation setting {key!r} is not known{close_matches(key, names)}; "
+                "see SimulationConfig for the settings"
+            )
+    return dataclasses.replace(config, **overrides).validate() if overrides else config.validate()
+
+
+def _seed_streams(rng: np.random.Generator | int | None) -> tuple[list[np.random.Generator], int | None]:
+    """Four independent streams (subscribers, assignment, outcomes, panel) and the seed to record."""
+    if isinstance(rng, np.random.Generator):
+        return list(rng.spawn(4)), None
+    seq = np.random.SeedSequence(rng)
+    entropy = seq.entropy if isinstance(seq.entropy, int) else None
+    return [np.random.default_rng(s) for s in seq.spawn(4)], entropy
+
+
+def _region_labels(n: int) -> list[str]:
+    return [f"R{i + 1:02d}" for i in range(n)]
+
+
+def _promo_schedule(cfg: SimulationConfig, rng: np.random.Generator) -> np.ndarray:
+    """Promotion start month per region (0 = never), regions drawn at random for each cohort."""
+    start = np.zeros(cfg.n_regions, dtype=np.int64)
+    order = rng.permutation(cfg.n_regions)
+    pos = 0
+    for month, n_reg, _ in cfg.promo_cohorts:
+        start[order[pos:pos + n_reg]] = month
+        pos += n_reg
+    return start
+
+
+def _promo_effect(cfg: SimulationConfig, start_month: int, event_time: np.ndarray) -> np.ndarray:
+    """True additive effect of the promotion on the monthly churn rate at event time ``e >= 0``."""
+    effect = {m: eff for m, _, eff in cfg.promo_cohorts}[start_month]
+    return effect * (1.0 - np.exp(-(event_time + 1.0) / cfg.promo_ramp_months))
+
+
+def simulate_operator(config: SimulationConfig | None = None, *, rng: np.random.Generator | int | None = None,
+                      **overrides: Any) -> Simulation:
+    """Simulate an operator's eligible subscribers, a 3-arm retention experiment and a region × month panel.
+
+    Parameters
+    ----------
+    config : SimulationConfig, optional
+        Settings; defaults to ``SimulationConfig()``.
+    rng : numpy.random.Generator, int or None
+        Seed or generator. The same integer gives identical frames. With ``None`` fresh entropy is drawn and
+        recorded in ``truth["seed"]`` so the run can be repeated.
+    **overrides
+        Any ``SimulationConfig`` field, e.g. ``n_subscribers=10_000``.
+
+    Returns
+    -------
+    Simulation
+        Frames ``subscribers``, ``experiment``, ``panel``, ``truth_effects`` and the dict ``truth``.
+
+    Raises
+    ------
+    SimulationConfigError
+        A setting is unknown or out of range; the message names it.
+
+    Examples
+    --------
+    >>> sim = simulate_operator(n_subscribers=5_000, rng=1)
+    >>> sim.experiment.shape[0], sim.panel.shape[0]
+    (5000, 576)
+    >>> 0.05 < sim.truth["control"]["churn_90d"] < 0.30
+    True
+    """
+    cfg = _resolve_config(config, overrides)
+    (r_sub, r_assign, r_out, r_panel), seed = _seed_streams(rng)
+    n = int(cfg.n_subscribers)
+    regions = np.array(_region_labels(cfg.n_regions), dtype=object)
+
+    # --- region level: effects shared by the subscriber hazard and the panel; the promotion schedule ---------------
+    region_weight = r_panel.dirichlet(np.full(cfg.n_regions, 8.0))
+    region_effect = r_panel.normal(0.0, cfg.region_sd, cfg.n_regions)
+    promo_start = _promo_schedule(cfg, r_panel)
+    promo_active_now = (promo_start > 0)  # every cohort starts within the panel, i.e. before start_date
+
+    # --- subscribers -----------------------------------------------------------------------------------------------
+    region_idx = r_sub.choice(cfg.n_regions, size=n, p=region_weight)
+    plan_idx = r_sub.choice(3, size=n, p=np.asarray(cfg.plan_shares))
+    latent = r_sub.standard_normal(n)
+    tenure = np.minimum(1 + np.floor(r_sub.exponential(cfg.tenure_mean_months - 1.0, n)),
+                        cfg.tenure_max_months).astype(np.int64)
+    arpu = np.asarray(cfg.arpu_median)[plan_idx] * np.exp(r_sub.normal(0.0, cfg.arpu_sigma, n))
+    arpu = np.round(arpu, 2)
+    usage = np.round(cfg.usage_median * np.exp(r_sub.normal(0.0, cfg.usage_sigma, n) + 0.08 * (plan_idx == 2)), 4)
+    calls = r_sub.poisson(np.exp(-0.4 + 0.45 * latent + 0.25 * (plan_idx == 0)))
+    ps_logit = 0.6 * (plan_idx == 0) - 0.5 * (plan_idx == 2) - 0.5 * np.log(arpu / np.asarray(cfg.arpu_median)[
+        plan_idx]) + r_sub.normal(0.0, 1.0, n)
+    price_sens = np.round(_sigmoid(ps_logit), 4)
+    postpaid = plan_idx > 0
+    contract_days = np.where(r_sub.random(n) < cfg.contract_24m_share, 731, 365)
+    tenure_days = tenure * DAYS_PER_MONTH + r_sub.uniform(0.0, DAYS_PER_MONTH, n)
+    days_to_end = np.where(postpaid, np.ceil(contract_days - np.mod(tenure_days, contract_days)), NO_CONTRACT_DAYS)
+    days_to_end = days_to_end.astype(np.int64)
+    start = np.datetime64(cfg.start_date, "D")
+    contract_end = np.where(postpaid, start + days_to_end.astype("timedelta64[D]"), np.datetime64("NaT", "D"))
+
+    # --- baseline hazard -----------------------------------------------------------------------------------------
+    lin = (cfg.baseline_log_hazard
+           + cfg.beta_tenure * np.log(tenure / 24.0)
+           + np.asarray(cfg.plan_log_hazard)[plan_idx]
+           + cfg.beta_arpu * np.log(arpu / np.asarray(cfg.arpu_median)[plan_idx])
+           + cfg.beta_calls * np.minimum(calls, cfg.calls_cap)
+           + cfg.beta_light_use * np.minimum(usage, 1.0)
+           + cfg.beta_over_quota * np.minimum(np.maximum(usage - 1.0, 0.0), 1.0)
+           + region_effect[region_idx]
+           + cfg.promo_log_hazard * promo_active_now[region_idx]
+           + cfg.beta_latent * latent)
+    rate0 = np.exp(lin) / DAYS_PER_MONTH  # per day
+
+    # --- assignment ------------------------------------------------------------------------------------------------
+    arm_idx = r_assign.choice(3, size=n, p=np.asarray(cfg.arm_weights))
+    assign_offset = r_assign.integers(0, cfg.assignment_days, n)
+    assigned_at = start + assign_offset.astype("timedelta64[D]")
+    follow_up = (np.datetime64(cfg.as_of_date, "D") - assigned_at).astype(np.int64).astype(float)
+
+    # contract-end window in days since assignment (prepaid: no window)
+    to_end = (days_to_end - assign_offset).astype(float)
+    lo = np.where(postpaid, np.maximum(to_end - cfg.contract_end_before, 0.0), 0.0)
+    hi = np.where(postpaid, np.maximum(to_end + cfg.contract_end_after, 0.0), 0.0)
+    bump = math.exp(cfg.contract_end_log_bump)
+
+    # --- treatment effects (hazard ratios when the offer is taken) and acceptance --------------------------------
+    log_hr_fp = cfg.flow_pack_log_hr * _sigmoid((usage - cfg.flow_pack_usage_midpoint) / cfg.flow_pack_usage_scale)
+    near_end = np.where(postpaid, np.exp(-np.maximum(to_end, 0.0) / cfg.discount_near_end_days), 0.0)
+    log_hr_d = cfg.discount_log_hr_base + cfg.discount_log_hr_near_end * near_end
+    hr_fp, hr_d = np.exp(log_hr_fp), np.exp(log_hr_d)
+    a0, a1 = cfg.flow_pack_activation
+    p_act_fp = _sigmoid(a0 + a1 * (usage - 1.0))
+    intent = (lin - lin.mean()) / lin.std()
+    b0, b_price, b_intent = cfg.discount_acceptance
+    p_acc_d = _sigmoid(b0 + b_price * (price_sens - 0.5) + b_intent * intent)
+
+    def surv(t: float, hr: np.ndarray | float = 1.0) -> np.ndarray:
+        return survival_probability(t, rate0 * hr, bump, lo, hi)
+
+    def rmst(t: float, hr: np.ndarray | float = 1.0) -> np.ndarray:
+        return restricted_mean(t, rate0 * hr, bump, lo, hi)
+
+    churn_prob: dict[str, dict[int, np.ndarray]] = {a: {} for a in ARMS}
+    for h in HORIZONS:
+        s0, s_fp, s_d = surv(h), surv(h, hr_fp), surv(h, hr_d)
+        churn_prob["control"][h] = 1.0 - s0
+        churn_prob["flow_pack"][h] = 1.0 - (p_act_fp * s_fp + (1.0 - p_act_fp) * s0)
+        churn_prob["contract_discount"][h] = 1.0 - (p_acc_d * s_d + (1.0 - p_acc_d) * s0)
+
+    # --- outcomes ------------------------------------------------------------------------------------------------
+    u_accept = r_out.random(n)
+    accepted = np.where(arm_idx == 1, u_accept < p_act_fp, np.where(arm_idx == 2, u_accept < p_acc_d, False))
+    hr_taken = np.where(accepted & (arm_idx == 1), hr_fp, np.where(accepted & (arm_idx == 2), hr_d, 1.0))
+    rate = rate0 * hr_taken
+    t_churn = invert_cumulative_hazard(r_out.exponential(1.0, n), rate, bump, lo, hi)
+    event = t_churn <= follow_up
+    observed = np.where(event, t_churn, follow_up)
+    churned = {h: (event & (observed <= h)).astype(np.int64) for h in HORIZONS}
+
+    discount_amount = np.minimum(cfg.discount_monthly, cfg.discount_max_share * arpu)
+    monthly_bill = arpu - np.where(accepted & (arm_idx == 2), discount_amount, 0.0)
+    s_pre, s_post = cfg.revenue_pre_noise_sd, cfg.revenue_noise_sd
+    revenue_pre = 3.0 * arpu * np.exp(r_out.normal(-s_pre**2 / 2, s_pre, n))
+    active_days = np.minimum(t_churn, 90.0)
+    revenue_90 = monthly_bill * (active_days / DAYS_PER_MONTH) * np.exp(r_out.normal(-s_post**2 / 2, s_post, n))
+
+    # true expected 90-day revenue under each arm (noise has mean one)
+    rm0, rm_fp, rm_d = rmst(90.0), rmst(90.0, hr_fp), rmst(90.0, hr_d)
+    rmst_true = {
+        "control": rm0,
+        "flow_pack": p_act_fp * rm_fp + (1 - p_act_fp) * rm0,
+        "contract_discount": p_acc_d * rm_d + (1 - p_acc_d) * rm0,
+    }
+    rev_true = {
+        "control": arpu * rm0 / DAYS_PER_MONTH,
+        "flow_pack": arpu * rmst_true["flow_pack"] / DAYS_PER_MONTH,
+        "contract_discount": (p_acc_d * (arpu - discount_amount) * rm_d + (1 - p_acc_d) * arpu * rm0)
+        / DAYS_PER_MONTH,
+    }
+
+    # --- frames --------------------------------------------------------------------------------------------------
+    ids = np.arange(10_000_001, 10_000_001 + n, dtype=np.int64)
+    covariates = {
+        "region": regions[region_idx],
+        "tenure_months": tenure,
+        "plan": np.array(PLANS, dtype=object)[plan_idx],
+        "contract_end_date": pd.to_datetime(contract_end).astype("datetime64[ns]"),
+        "days_to_contract_end": days_to_end,
+        "arpu": arpu,
+        "data_usage_ratio": usage,
+        "cs_calls_90d": calls.astype(np.int64),
+        "price_sensitivity": price_sens,
+    }
+    subscribers = pd.DataFrame({"subscriber_id": ids, **covariates, "latent_risk": latent})
+    arm = np.array(ARMS, dtype=object)[arm_idx]
+    experiment = pd.DataFrame({
+        "subscriber_id": ids,
+        "arm": arm,
+        "assigned_at": pd.to_datetime(assigned_at).astype("datetime64[ns]"),
+        **covariates,
+        "accepted": accepted.astype(np.int64),
+        "churned_30d": churned[30],
+        "churned_60d": churned[60],
+        "churned_90d": churned[90],
+        "revenue_pre_90d": np.round(revenue_pre, 2),
+        "revenue_90d": np.round(revenue_90, 2),
+        "time_to_churn_days": observed,
+        "churn_event": event.astype(np.int64),
+        "monthly_margin": np.round(cfg.margin_rate * arpu, 2),
+    })
+    truth_effects = pd.DataFrame({
+        "subscriber_id": ids,
+        "arm": arm,
+        "p90_control": churn_prob["control"][90],
+        "p90_flow_pack": churn_prob["flow_pack"][90],
+        "p90_contract_discount": churn_prob["contract_discount"][90],
+        "tau_flow_pack": churn_prob["flow_pack"][90] - churn_prob["control"][90],
+        "tau_contract_discount": churn_prob["contract_discount"][90] - churn_prob["control"][90],
+        "p_accept_discount": p_acc_d,
+        "p_accept_flow_pack": p_act_fp,
+        "hr_flow_pack_if_taken": hr_fp,
+        "hr_contract_discount_if_taken": hr_d,
+    })
+
+    panel, promo_truth = _simulate_panel(cfg, r_panel, regions, region_weight, region_effect, promo_start)
+
+    truth = _truth_dict(cfg, seed, n, churn_prob, rev_true, rmst_true, p_act_fp, p_acc_d, promo_truth, arm_idx,
+                        bump)
+    return Simulation(config=cfg, subscribers=subscribers, experiment=experiment, panel=panel,
+                      truth_effects=truth_effects, truth=truth)
+
+
+def _simulate_panel(cfg: SimulationConfig, rng: np.random.Generator, regions: np.ndarray, region_weight: np.ndarray,
+                    region_effect: np.ndarray, promo_start: np.ndarray) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Region × month churn counts with a staggered competitor promotion; returns the frame and its truth."""
+    n_r, n_m = cfg.n_regions, cfg.panel_months
+    months = np.arange(1, n_m + 1)
+    base = cfg.panel_subscribers_per_region * n_r * region_weight
+    size = np.round(base[:, None] * (1.0 + cfg.panel_growth_per_month) ** (months[None, :] - 1)
+                    * np.exp(rng.normal(0.0, 0.01, (n_r, n_m)))).astype(np.int64)
+    month_effect = (cfg.panel_season_amplitude * np.sin(2 * np.pi * (months - 1) / 12.0)
+                    + rng.normal(0.0, cfg.panel_month_sd, n_m))
+    logit0 = (math.log(cfg.panel_base_churn / (1 - cfg.panel_base_churn)) + region_effect[:, None]
+              + month_effect[None, :] + rng.normal(0.0, cfg.panel_cell_sd, (n_r, n_m)))
+    rate0 = _sigmoid(logit0)
+    event_time = months[None, :] - promo_start[:, None]
+    treated = (promo_start[:, None] > 0) & (event_time >= 0)
+    effect = np.zeros((n_r, n_m))
+    for start_month, _, _ in cfg.promo_cohorts:
+        rows = promo_start == start_month
+        effect[rows] = np.where(treated[rows], _promo_effect(cfg, start_month, event_time[rows].astype(float)), 0.0)
+    rate = rate0 + effect
+    churners = rng.binomial(size, rate)
+    panel = pd.DataFrame({
+        "region": np.repeat(regions, n_m),
+        "month": np.tile(months, n_r).astype(np.int64),
+        "month_start": np.tile([pd.Timestamp(cfg.panel_first_month) + pd.DateOffset(months=int(m - 1))
+                                for m in months], n_r).astype("datetime64[ns]"),
+        "subscribers": size.ravel(),
+        "churners": churners.ravel().astype(np.int64),
+        "churn_rate": (churners / size).ravel(),
+        "promo": treated.ravel().astype(np.int64),
+        "promo_start": pd.array(np.repeat(np.where(promo_start > 0, promo_start, 0), n_m), dtype="Int64"),
+    })
+    panel.loc[panel["promo_start"] == 0, "promo_start"] = pd.NA
+
+    # truth: the expected churn-rate difference E[rate | promo] - E[rate | no promo] = effect, per treated cell
+    cells = pd.DataFrame({
+        "cohort": np.repeat(promo_start, n_m), "event_time": event_time.ravel(), "effect": effect.ravel(),
+        "subscribers": size.ravel(), "treated": treated.ravel(),
+    })
+    cells = cells[cells["treated"]]
+    by_cohort = cells.groupby("cohort")["effect"].mean()
+    by_event = cells.groupby("event_time")["effect"].mean()
+    by_cohort_event = {
+        int(c): {int(e): float(v) for e, v in g.set_index("event_time")["effect"].items()}
+        for c, g in cells.groupby("cohort")
+    }
+    truth = {
+        "outcome": "churn_rate (churners / subscribers per region-month); effects are additive on the rate",
+        "att_overall": float(cells["effect"].mean()),
+        "att_overall_subscriber_weighted": float(np.average(cells["effect"], weights=cells["subscribers"])),
+        "att_by_cohort": {int(k): float(v) for k, v in by_cohort.items()},
+        "att_by_event_time": {int(k): float(v) for k, v in by_event.items()},
+        "att_by_cohort_event_time": by_cohort_event,
+        "cohorts": {int(m): {"regions": [str(regions[i]) for i in np.flatnonzero(promo_start == m)],
+                             "max_effect": float(eff)} for m, _, eff in cfg.promo_cohorts},
+        "never_treated_regions": [str(regions[i]) for i in np.flatnonzero(promo_start == 0)],
+        "effect_formula": "max_effect[cohort] * (1 - exp(-(event_time + 1) / ramp_months)), event_time = month - "
+                          "promo_start >= 0",
+        "ramp_months": cfg.promo_ramp_months,
+        "region_effect_logit": {str(regions[i]): float(region_effect[i]) for i in range(n_r)},
+    }
+    return panel, truth
+
+
+def _truth_dict(cfg: SimulationConfig, seed: int | None, n: int, churn_prob: dict[str, dict[int, np.ndarray]],
+                rev_true: dict[str, np.ndarray], rmst_true: dict[str, np.ndarray], p_act_fp: np.ndarray, p_acc_d: np.ndarray,
+                promo_truth: dict[str, Any], arm_idx: np.ndarray, bump: float) -> dict[str, Any]:
+    control = {f"churn_{h}d": float(churn_prob["control"][h].mean()) for h in HORIZONS}
+    control["revenue_90d"] = float(rev_true["control"].mean())
+    ate: dict[str, dict[str, float]] = {}
+    arm_means: dict[str, dict[str, float]] = {"control": control}
+    for a in ARMS[1:]:
+        ate[a] = {f"churn_{h}d": float((churn_prob[a][h] - churn_prob["control"][h]).mean()) for h in HORIZONS}
+        ate[a]["revenue_90d"] = float((rev_true[a] - rev_true["control"]).mean())
+        means = {f"churn_{h}d": float(churn_prob[a][h].mean()) for h in HORIZONS}
+        means["revenue_90d"] = float(rev_true[a].mean())
+        arm_means[a] = means
+    return {
+        "seed": seed,
+        "n": n,
+        "start_date": cfg.start_date.isoformat(),
+        "as_of": cfg.as_of_date.isoformat(),
+        "estimand": "sample average effects over all simulated subscribers (analytic expectations given their "
+                    "covariates and latent risk, not sampled); churn_Xd = P(churn within X days of assignment)",
+        "control": control,
+        "arm_means": arm_means,
+        "ate": ate,
+        "acceptance_rate": {"control": 0.0, "flow_pack": float(p_act_fp.mean()),
+                            "contract_discount": float(p_acc_d.mean())},
+        "realised_arm_shares": {a: float(np.mean(arm_idx == i)) for i, a in enumerate(ARMS)},
+        "promo": promo_truth,
+        "survival": {
+            "model": "piecewise-constant hazard per day: h(t) = exp(lin) / 30.4375 * bump^1[t in contract-end "
+                     "window] * HR(arm, taken); see docs/simulator.md",
+            "baseline_log_hazard_monthly": cfg.baseline_log_hazard,
+            "coefficients": {
+                "log_tenure_over_24": cfg.beta_tenure,
+                "plan": dict(zip(PLANS, cfg.plan_log_hazard, strict=True)),
+                "log_arpu_over_plan_median": cfg.beta_arpu,
+                "cs_calls_capped": cfg.beta_calls,
+                "calls_cap": cfg.calls_cap,
+                "usage_min_1": cfg.beta_light_use,
+                "usage_over_quota_capped_1": cfg.beta_over_quota,
+                "latent_risk": cfg.beta_latent,
+                "promo_region": cfg.promo_log_hazard,
+                "region_sd": cfg.region_sd,
+            },
+            "contract_end_window_days": [-cfg.contract_end_before, cfg.contract_end_after],
+            "contract_end_hazard_multiplier": bump,
+            "flow_pack": {"log_hr_max": cfg.flow_pack_log_hr, "usage_midpoint": cfg.flow_pack_usage_midpoint,
+                          "usage_scale": cfg.flow_pack_usage_scale, "activation": list(cfg.flow_pack_activation)},
+            "contract_discount": {"log_hr_base": cfg.discount_log_hr_base,
+                                  "log_hr_near_end": cfg.discount_log_hr_near_end,
+                                  "near_end_days": cfg.discount_near_end_days,
+                                  "acceptance": list(cfg.discount_acceptance)},
+            "rmst_90d_days": {a: float(rmst_true[a].mean()) for a in ARMS},
+        },
+        "config": _config_dict(cfg),
+    }
+
+
+def _config_dict(cfg: SimulationConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        out[f.name] = v.isoformat() if isinstance(v, date) else v
+    out["as_of"] = cfg.as_of_date.isoformat()
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Writing
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def design_yaml(sim: Simulation, source: str = "experiment.parquet") -> str:
+    """The experiment design of a simulation as YAML text (loads with :func:`experiments.design.load_design`).
+
+    Examples
+    --------
+    >>> text = design_yaml(simulate_operator(n_subscribers=1_000, rng=3))
+    >>> "churn_90d" in text
+    True
+    """
+    cfg = sim.config
+    w = cfg.arm_weights
+    return f"""\
+# Written by `retention simulate`: the design of the simulated retention experiment.
+kind: experiment
+name: simulated_retention_offers
+description: >-
+  Simulated 3-arm retention experiment (seed {sim.truth['seed']}, {sim.truth['n']} subscribers):
+  a free data flow pack and a contract-renewal discount against control.
+data:
+  source: {source}
+  unit: subscriber_id
+  arm: arm
+  assigned_at: assigned_at
+  as_of: {cfg.as_of_date.isoformat()}
+  acceptance: accepted
+arms:
+  control:
+    weight: {w[0]!r}
+  flow_pack:
+    weight: {w[1]!r}
+    cost:
+      per_offer: {float(cfg.flow_pack_cost_per_offer)!r}
+  contract_discount:
+    weight: {w[2]!r}
+    cost:
+      per_acceptance: {float(cfg.discount_cost_per_acceptance)!r}
+control: control
+metrics:
+  - name: churn_90d
+    column: churned_90d
+    kind: binary
+    direction: decrease
+    role: primary
+    maturity_days: 90
+  - name: churn_30d
+    column: churned_30d
+    kind: binary
+    direction: decrease
+    role: secondary
+    maturity_days: 30
+  - name: revenue_90d
+    column: revenue_90d
+    kind: continuous
+    direction: increase
+    role: guardrail
+    maturity_days: 90
+    covariate: revenue_pre_90d
+    non_inferiority:
+      margin: -0.02
+      relative: true
+analysis:
+  alpha: 0.05
+  correction: holm
+value:
+  margin: monthly_margin
+  horizon_months: 24
+  annual_discount_rate: 0.08
+"""
+
+
+def _parquet_bytes(df: pd.DataFrame, date_columns: tuple[str, ...] = ()) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    for name in date_columns:
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, pa.field(name, pa.date32()), table.column(name).cast(pa.date32()))
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
+
+
+def write_simulation(sim: Simulation, out_dir: Path, force: bool = False) -> dict[str, Path]:
+    """Write a simulation to ``out_dir`` (see :data:`OUTPUT_FILES`); refuses to overwrite unless ``force``.
+
+    All files are rendered in memory first and then written atomically, so a failure leaves no partial output.
+
+    Returns
+    -------
+    dict[str, Path]
+        File name (without extension) to path: ``subscribers``, ``experiment``, ``panel``, ``truth_effects``,
+        ``truth``, ``design``.
+
+    Raises
+    ------
+    OutputExistsError
+        A file exists and ``force`` is false.
+    SimulationConfigError
+        ``out_dir`` exists and is not a folder.
+    """
+    from experiments.cli._common import to_json, write_outputs
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SimulationConfigError(f"--out {str(out_dir)!r} is a file, not a folder; choose a folder for the output")
+    contents: dict[str, bytes | str] = {
+        "subscribers.parquet": _parquet_bytes(sim.subscribers, ("contract_end_date",)),
+        "experiment.parquet": _parquet_bytes(sim.experiment, ("assigned_at", "contract_end_date")),
+        "panel.parquet": _parquet_bytes(sim.panel, ("month_start",)),
+        "truth_effects.parquet": _parquet_bytes(sim.truth_effects),
+        "truth.json": to_json(sim.truth),
+        "design.yaml": design_yaml(sim),
+    }
+    paths = {name: out_dir / name for name in contents}
+    write_outputs({paths[name]: data for name, data in contents.items()}, force=force)
+    return {name.split(".")[0]: path for name, path in paths.items()}
