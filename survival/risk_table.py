@@ -1,0 +1,278 @@
+"""Risk tables: per group and distinct time, the number of subscribers leaving and the number of churn events.
+
+This is the sufficient statistic of the Kaplan–Meier estimator, the log-rank test and RMST. The engine computes it
+(DuckDB through Ibis by default, Spark through ``ibis.pyspark``): one ``GROUP BY group, duration`` with a count and a
+sum. Only the small table (distinct times × groups) comes back to Python. Validation (missing or negative durations,
+badly coded events) also runs in the engine, before the aggregation, so a bad column fails with a message that names
+it, never with a wrong curve.
+
+The caller's data is never modified: a pandas frame is wrapped as a read-only Ibis memtable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from survival.errors import SurvivalDataError
+
+#: Label used for the single group when no group column is given.
+ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskTable:
+    """Per group and distinct time: subscribers removed (churned or censored) and churn events.
+
+    Attributes
+    ----------
+    groups : tuple
+        Group labels in sorted order (``("all",)`` when no group column was given).
+    times : dict
+        Group label -> float array of distinct durations, increasing (shape ``(m_g,)``).
+    removed : dict
+        Group label -> int array, subscribers whose duration equals the time (events + censored), shape ``(m_g,)``.
+    events : dict
+        Group label -> int array, churn events at the time, shape ``(m_g,)``.
+    n : dict
+        Group label -> number of subscribers in the group.
+    """
+
+    groups: tuple
+    times: dict
+    removed: dict
+    events: dict
+    n: dict
+
+    def at_risk(self, group: Any) -> np.ndarray:
+        """Subscribers still at risk just before each distinct time of ``group`` (shape ``(m_g,)``)."""
+        removed = self.removed[group]
+        return self.n[group] - np.concatenate(([0], np.cumsum(removed)[:-1]))
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table with columns ``group, time, at_risk, events, removed``."""
+        parts = [
+            pd.DataFrame({"group": g, "time": self.times[g], "at_risk": self.at_risk(g), "events": self.events[g],
+                          "removed": self.removed[g]})
+            for g in self.groups
+        ]
+        return pd.concat(parts, ignore_index=True)
+
+    def pooled(self) -> RiskTable:
+        """The risk table of all groups together (one group ``"all"``); risk tables add."""
+        frame = self.to_frame()
+        agg = frame.groupby("time", sort=True)[["removed", "events"]].sum()
+        return RiskTable(groups=(ALL,), times={ALL: agg.index.to_numpy(float)},
+                         removed={ALL: agg["removed"].to_numpy(np.int64)},
+                         events={ALL: agg["events"].to_numpy(np.int64)}, n={ALL: int(sum(self.n.values()))})
+
+    def total_events(self, group: Any) -> int:
+        """Number of churn events in ``group``."""
+        return int(self.events[group].sum())
+
+    def last_time(self, group: Any) -> float:
+        """Largest observed duration in ``group``."""
+        return float(self.times[group][-1])
+
+
+def _as_table(data: Any) -> Any:
+    import ibis
+
+    if isinstance(data, pd.DataFrame):
+        return ibis.memtable(data)
+    if isinstance(data, ibis.expr.types.Table):
+        return data
+    raise SurvivalDataError(
+        f"data: expected a pandas DataFrame or an Ibis table, found {type(data).__name__}; "
+        "load the file with pandas.read_csv/read_parquet or open it with ibis"
+    )
+
+
+def _check_columns(table: Any, columns: list[str]) -> None:
+    present = list(table.columns)
+    for col in columns:
+        if col not in present:
+            near = [c for c in present if c.lower() == col.lower()]
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise SurvivalDataError(f"column {col!r} is not in the data{hint}; columns are {present}")
+
+
+def event_indicator(table: Any, event: str, event_value: Any = None) -> Any:
+    """Ibis expression that is 1 for a churn event and 0 otherwise, after checking how ``event`` is coded.
+
+    Without ``event_value`` the column must hold only 0/1 (or booleans). With it, the column must hold at most two
+    distinct values, one of them ``event_value``. Missing values are refused.
+    """
+    col = table[event]
+    n_null = int(col.isnull().sum().execute())
+    if n_null:
+        raise SurvivalDataError(
+            f"column {event!r} has {n_null} missing event indicator(s); code every subscriber as churned or not "
+            "(censored) before the analysis"
+        )
+    values = table.select(v=col).distinct().limit(10).to_pandas()["v"].tolist()
+    dtype = col.type()
+    if event_value is None:
+        if dtype.is_boolean():
+            return col.cast("int64")
+        if dtype.is_numeric() and set(float(v) for v in values) <= {0.0, 1.0}:
+            return col.cast("int64")
+        shown = sorted(map(str, values))[:5]
+        raise SurvivalDataError(
+            f"column {event!r} must be coded 0/1 (1 = churned) but holds {shown}; "
+            f"recode it or pass the value that means churn (--event-value, e.g. {shown[0]!r})"
+        )
+    if dtype.is_numeric() and not isinstance(event_value, (int, float)):
+        try:
+            event_value = float(event_value)
+        except (TypeError, ValueError):
+            raise SurvivalDataError(
+                f"event value {event_value!r} cannot match column {event!r}, which is numeric {sorted(values)[:5]}"
+            ) from None
+    if dtype.is_string():
+        event_value = str(event_value)
+    if event_value not in values:
+        raise SurvivalDataError(
+            f"column {event!r} never equals the event value {event_value!r}; it holds {sorted(map(str, values))[:5]}; "
+            "pass one of those as the event value"
+        )
+    if len(values) > 2:
+        raise SurvivalDataError(
+            f"column {event!r} holds more than two values {sorted(map(str, values))[:5]}; with event value "
+            f"{event_value!r} every other value must mean 'not churned', so recode it to two values"
+        )
+    return (col == event_value).cast("int64")
+
+
+def _check_durations(table: Any, duration: str) -> None:
+    col = table[duration]
+    if not col.type().is_numeric():
+        raise SurvivalDataError(
+            f"column {duration!r} must be a numeric duration but has type {col.type()}; convert it to numbers "
+            "(for dates, subtract the start date and express the result in days or months)"
+        )
+    stats = table.aggregate(nulls=col.isnull().sum(), neg=(col < 0).sum(), nonfinite=col.isnan().sum()
+                            if col.type().is_floating() else col.isnull().sum() * 0).to_pandas().iloc[0]
+    if int(stats["nulls"]) or int(stats["nonfinite"]):
+        raise SurvivalDataError(
+            f"column {duration!r} has {int(stats['nulls']) + int(stats['nonfinite'])} missing duration(s); "
+            "every subscriber needs a time to churn or to censoring; fill them or filter those rows explicitly"
+        )
+    if int(stats["neg"]):
+        raise SurvivalDataError(
+            f"column {duration!r} has {int(stats['neg'])} negative duration(s); durations count time since the "
+            "start and must be >= 0; check the start and end dates"
+        )
+
+
+def risk_table(
+    data: Any,
+    duration: str,
+    event: str,
+    *,
+    event_value: Any = None,
+    group: str | None = None,
+) -> RiskTable:
+    """Aggregate durations and events into a :class:`RiskTable`, in the engine.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or ibis Table
+        One row per subscriber. A DataFrame is wrapped in an Ibis memtable (DuckDB) without being modified.
+    duration : str
+        Column with the time to churn or censoring (>= 0).
+    event : str
+        Column with the churn indicator (0/1 or boolean), or any two-valued column together with ``event_value``.
+    event_value : optional
+        The value of ``event`` that means churn (``"Yes"`` in the IBM Telco data).
+    group : str, optional
+        Column defining the groups (arms, contract types). Missing group labels are refused.
+
+    Returns
+    -------
+    RiskTable
+
+    Raises
+    ------
+    SurvivalDataError
+        A column is missing, durations are missing or negative, events are not 0/1 or the given value,
+        group labels are missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"t": [1, 2, 2, 3], "e": [1, 0, 1, 1]})
+    >>> rt = risk_table(df, "t", "e")
+    >>> rt.at_risk("all").tolist(), rt.events["all"].tolist()
+    ([4, 3, 1], [1, 1, 1])
+    """
+    table = _as_table(data)
+    _check_columns(table, [duration, event] + ([group] if group else []))
+    _check_durations(table, duration)
+    ev = event_indicator(table, event, event_value)
+    if group is not None:
+        n_null = int(table[group].isnull().sum().execute())
+        if n_null:
+            raise SurvivalDataError(
+                f"column {group!r} has {n_null} missing group label(s); assign every subscriber to a group "
+                "or filter those rows explicitly"
+            )
+        gcol = table[group]
+    else:
+        import ibis
+
+        gcol = ibis.literal(ALL)
+    agg = (
+        table.select(g=gcol, t=table[duration].cast("float64"), e=ev)
+        .group_by(["g", "t"])
+        .aggregate(removed=lambda s: s.count(), events=lambda s: s.e.sum())
+        .order_by(["g", "t"])
+        .to_pandas()
+    )
+    return _from_aggregate(agg)
+
+
+def _from_aggregate(agg: pd.DataFrame) -> RiskTable:
+    groups = tuple(sorted(agg["g"].unique().tolist(), key=lambda x: (str(type(x)), x)))
+    times, removed, events, n = {}, {}, {}, {}
+    for g, part in agg.groupby("g", sort=False):
+        part = part.sort_values("t")
+        times[g] = part["t"].to_numpy(float)
+        removed[g] = part["removed"].to_numpy(np.int64)
+        events[g] = part["events"].to_numpy(np.int64)
+        n[g] = int(removed[g].sum())
+    return RiskTable(groups=groups, times=times, removed=removed, events=events, n=n)
+
+
+def risk_table_from_arrays(
+    durations: Any, events: Any, groups: Any = None
+) -> RiskTable:
+    """Build a :class:`RiskTable` from in-memory arrays with NumPy (for simulations and small data).
+
+    The arrays are validated like :func:`risk_table`: durations finite and >= 0, events 0/1.
+
+    Examples
+    --------
+    >>> rt = risk_table_from_arrays([1, 2, 2, 3], [1, 0, 1, 1], ["a", "a", "b", "b"])
+    >>> rt.groups, rt.n["b"]
+    (('a', 'b'), 2)
+    """
+    t = np.asarray(durations, dtype=float)
+    e = np.asarray(events)
+    if t.shape != e.shape or t.ndim != 1:
+        raise SurvivalDataError(f"durations and events must be 1-D of the same length; found {t.shape} and {e.shape}")
+    if not np.isfinite(t).all():
+        raise SurvivalDataError(f"durations: {int((~np.isfinite(t)).sum())} missing or infinite value(s); "
+                                "every subscriber needs a finite time")
+    if (t < 0).any():
+        raise SurvivalDataError(f"durations: {int((t < 0).sum())} negative value(s); durations must be >= 0")
+    if not np.isin(e, [0, 1]).all():
+        raise SurvivalDataError("events must be coded 0/1 (1 = churned); found "
+                                f"{sorted(set(np.unique(e).tolist()) - {0, 1})[:5]}")
+    g = np.full(t.shape, ALL, dtype=object) if groups is None else np.asarray(groups)
+    frame = pd.DataFrame({"g": g, "t": t, "e": e.astype(np.int64)})
+    agg = frame.groupby(["g", "t"], sort=True).agg(removed=("e", "size"), events=("e", "sum")).reset_index()
+    return _from_aggregate(agg)
