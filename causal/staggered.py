@@ -1,0 +1,270 @@
+"""Staggered adoption: Callaway–Sant'Anna group-time effects and their aggregations.
+
+Two-way fixed effects averages comparisons that use already-treated units as controls, so with effects that differ
+by start date (or grow over time) its coefficient is a badly weighted average and can even have the wrong sign
+(Goodman-Bacon 2021). Callaway and Sant'Anna (2021) instead estimate one effect per start cohort ``g`` and period
+``t``, ``ATT(g, t)``, each a clean 2×2 comparison against never-treated (or not-yet-treated) units, and aggregate
+them. This module implements the unconditional estimator (no covariates) on a balanced unit × period panel of
+outcomes, with influence-function standard errors clustered by unit, as R ``did`` 2.x computes them analytically
+(``bstrap = FALSE``), including the estimation effect of the aggregation weights. Pre-period effects use the
+"varying" base period (``t - 1``), as R's default.
+
+References: Callaway, B. and Sant'Anna, P. H. C. (2021), "Difference-in-Differences with multiple time periods",
+Journal of Econometrics 225(2), 200–230; R package ``did`` (``att_gt``, ``aggte``, ``compute.aggte``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from causal.errors import PanelError, TreatmentError
+
+ControlGroup = Literal["never", "notyet"]
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """One aggregated effect.
+
+    Attributes
+    ----------
+    att : float
+        The aggregated average effect on the treated.
+    se : float
+        Influence-function standard error (clustered by unit).
+    ci : tuple[float, float]
+        Pointwise normal ``1 - alpha`` interval.
+    inf : numpy.ndarray
+        Influence function per unit, shape ``(n_units,)``; ``se = sqrt(mean(inf²) / n)``.
+    """
+
+    att: float
+    se: float
+    ci: tuple[float, float]
+    inf: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class StaggeredResult:
+    """Callaway–Sant'Anna group-time effects and aggregations.
+
+    Attributes
+    ----------
+    att_gt : pandas.DataFrame
+        One row per (group, time): ``group``, ``time`` (period labels), ``att``, ``se``, ``ci_lo``, ``ci_hi``,
+        ``post`` (t ≥ g), ``n_treated``, ``n_control``.
+    simple : Aggregate
+        Average of post-treatment ATT(g,t) weighted by group size (R ``aggte(type="simple")``).
+    dynamic : pandas.DataFrame
+        Event-time effects: ``rel_time`` (t - g in periods), ``att``, ``se``, ``ci_lo``, ``ci_hi``.
+    dynamic_overall : Aggregate
+        Mean of the event-time effects for ``rel_time ≥ 0`` (R ``aggte(type="dynamic")`` overall).
+    group : pandas.DataFrame
+        Per start cohort: ``group``, ``att``, ``se``, ``ci_lo``, ``ci_hi``.
+    group_overall : Aggregate
+        Group effects averaged with group-size weights (R ``aggte(type="group")`` overall).
+    pretest_w : float
+        Wald statistic that all pre-treatment ATT(g,t) are zero (χ² with ``pretest_df`` degrees of freedom).
+    pretest_p : float
+        Its p-value.
+    pretest_df : int
+        Number of pre-treatment ATT(g,t) tested.
+    control : str
+        ``"never"`` or ``"notyet"``.
+    n_units : int
+        Units used.
+    dropped_first_period : int
+        Units treated already in the first period (no pre-period; dropped as R ``did`` does).
+    alpha : float
+        Level of the intervals.
+    """
+
+    att_gt: pd.DataFrame
+    simple: Aggregate
+    dynamic: pd.DataFrame
+    dynamic_overall: Aggregate
+    group: pd.DataFrame
+    group_overall: Aggregate
+    pretest_w: float
+    pretest_p: float
+    pretest_df: int
+    control: str
+    n_units: int
+    dropped_first_period: int
+    alpha: float
+
+
+def _agg(att: float, inf: np.ndarray, z: float) -> Aggregate:
+    n = len(inf)
+    se = float(np.sqrt(np.mean(inf**2) / n))
+    return Aggregate(att=float(att), se=se, ci=(att - z * se, att + z * se), inf=inf)
+
+
+def _wif(keep: np.ndarray, pg: np.ndarray, grp_of: np.ndarray, unit_g: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Influence function of the estimated aggregation weights ``pg[keep] / Σ pg[keep]`` (R ``did:::wif``)."""
+    pk = pg[keep]
+    ind = np.stack([w * (unit_g == grp_of[k]) - pg[k] for k in keep], axis=1)  # (n, |keep|)
+    if1 = ind / pk.sum()
+    if2 = ind.sum(axis=1)[:, None] * (pk / pk.sum() ** 2)[None, :]
+    return if1 - if2
+
+
+def callaway_santanna(
+    Y: np.ndarray,
+    start: np.ndarray,
+    periods: np.ndarray,
+    *,
+    weights: np.ndarray | None = None,
+    control: ControlGroup = "never",
+    alpha: float = 0.05,
+) -> StaggeredResult:
+    """Group-time ATTs and their simple, dynamic and group aggregations.
+
+    Parameters
+    ----------
+    Y : numpy.ndarray
+        Outcomes, shape ``(n_units, n_periods)``, balanced (no NaN); columns in the order of ``periods``.
+    start : numpy.ndarray
+        First treated period of each unit as a position ``0..n_periods-1`` into ``periods``, or ``-1`` for
+        never-treated units.
+    periods : numpy.ndarray
+        Period labels, sorted.
+    weights : numpy.ndarray, optional
+        Unit weights (constant over time), e.g. average subscribers; normalised to mean 1.
+    control : {"never", "notyet"}
+        Never-treated units only, or never-treated plus not-yet-treated units as controls.
+    alpha : float
+        Level of the pointwise intervals.
+
+    Returns
+    -------
+    StaggeredResult
+
+    Raises
+    ------
+    PanelError
+        Missing outcome cells.
+    TreatmentError
+        No never-treated units with ``control="never"``, no treated cohort, or a cohort without controls.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Y = np.array([[0., 0, 1, 1], [0, 0, 0, 0], [1, 1, 1, 1], [0, 1, 2, 2]])
+    >>> r = callaway_santanna(Y, np.array([2, -1, -1, 3]), np.arange(4))
+    >>> round(r.att_gt.query("group == 2 and time == 2").att.item(), 6)
+    1.0
+    """
+    if control not in ("never", "notyet"):
+        raise TreatmentError(f"control group {control!r} is not allowed; use one of 'never', 'notyet'")
+    Y = np.asarray(Y, float)
+    n_all, T = Y.shape
+    if np.isnan(Y).any():
+        bad = int(np.isnan(Y).sum())
+        raise PanelError(
+            f"the panel has {bad} missing unit × period outcome cells; Callaway–Sant'Anna needs a balanced panel: "
+            "drop units with missing periods or fill the cells before the staggered analysis"
+        )
+    start = np.asarray(start, int)
+    first = start == 0
+    keep_units = ~first
+    Y, start = Y[keep_units], start[keep_units]
+    w = np.ones(len(Y)) if weights is None else np.asarray(weights, float)[keep_units]
+    w = w / w.mean()
+    n = len(Y)
+    never = start < 0
+    if control == "never" and not never.any():
+        raise TreatmentError(
+            "no never-treated units: every unit starts the promotion at some point; use control='notyet' "
+            "(not-yet-treated units as controls) or add untreated units"
+        )
+    groups = np.array(sorted(set(start[start > 0].tolist())))
+    if len(groups) == 0:
+        raise TreatmentError("no treated units start after the first period; there is nothing to estimate")
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    rows, infs = [], []
+    for g in groups:
+        treated = start == g
+        for t in range(1, T):
+            base = g - 1 if t >= g else t - 1
+            if control == "never":
+                ctrl = never
+            else:
+                ctrl = never | ((start > max(t, base)) & (start != g))
+            if not ctrl.any():
+                if t >= g:
+                    raise TreatmentError(
+                        f"cohort starting in period {periods[g]!r} has no control units in period {periods[t]!r}; "
+                        "add never-treated units or limit the analysis window"
+                    )
+                continue
+            dy = Y[:, t] - Y[:, base]
+            wd, wc = w * treated, w * ctrl
+            mu1 = (wd * dy).sum() / wd.sum()
+            mu0 = (wc * dy).sum() / wc.sum()
+            inf = wd * (dy - mu1) / wd.mean() - wc * (dy - mu0) / wc.mean()
+            att = mu1 - mu0
+            se = float(np.sqrt(np.mean(inf**2) / n))
+            rows.append({"group": g, "time": t, "att": att, "se": se, "post": t >= g,
+                         "n_treated": int(treated.sum()), "n_control": int(ctrl.sum())})
+            infs.append(inf)
+    gt = pd.DataFrame(rows)
+    IF = np.stack(infs, axis=1)
+    att = gt["att"].to_numpy()
+    grp = gt["group"].to_numpy()
+    tim = gt["time"].to_numpy()
+    pg_g = {g: float(np.mean(w * (start == g))) for g in groups}
+    pg = np.array([pg_g[g] for g in grp])
+
+    keep = np.flatnonzero(grp <= tim)
+    wts = pg[keep] / pg[keep].sum()
+    simple_inf = IF[:, keep] @ wts + _wif(keep, pg, grp, start, w) @ att[keep]
+    simple = _agg(float(att[keep] @ wts), simple_inf, z)
+
+    dyn_rows, dyn_infs = [], []
+    for e in sorted(set((tim - grp).tolist())):
+        k = np.flatnonzero(tim - grp == e)
+        we = pg[k] / pg[k].sum()
+        inf_e = IF[:, k] @ we + _wif(k, pg, grp, start, w) @ att[k]
+        a = _agg(float(att[k] @ we), inf_e, z)
+        dyn_rows.append({"rel_time": int(e), "att": a.att, "se": a.se, "ci_lo": a.ci[0], "ci_hi": a.ci[1]})
+        dyn_infs.append((e, a))
+    post_e = [a for e, a in dyn_infs if e >= 0]
+    dynamic_overall = _agg(float(np.mean([a.att for a in post_e])), np.mean([a.inf for a in post_e], axis=0), z)
+
+    g_rows, g_att, g_inf = [], [], []
+    for g in groups:
+        k = np.flatnonzero((grp == g) & (tim >= g))
+        a = _agg(float(att[k].mean()), IF[:, k].mean(axis=1), z)
+        g_rows.append({"group": periods[g], "att": a.att, "se": a.se, "ci_lo": a.ci[0], "ci_hi": a.ci[1]})
+        g_att.append(a.att)
+        g_inf.append(a.inf)
+    pgg = np.array([pg_g[g] for g in groups])
+    gi = np.stack(g_inf, axis=1)
+    g_att_arr = np.array(g_att)
+    idx = np.arange(len(groups))
+    group_inf = gi @ (pgg / pgg.sum()) + _wif(idx, pgg, groups, start, w) @ g_att_arr
+    group_overall = _agg(float(g_att_arr @ pgg / pgg.sum()), group_inf, z)
+
+    pre = np.flatnonzero(grp > tim)
+    if len(pre):
+        V = IF[:, pre].T @ IF[:, pre] / n
+        W = float(n * att[pre] @ np.linalg.pinv(V) @ att[pre])
+        pw, q = float(stats.chi2.sf(W, len(pre))), len(pre)
+    else:
+        W, pw, q = float("nan"), float("nan"), 0
+    gt["ci_lo"] = gt["att"] - z * gt["se"]
+    gt["ci_hi"] = gt["att"] + z * gt["se"]
+    gt["group"] = periods[gt["group"].to_numpy()]
+    gt["time"] = periods[gt["time"].to_numpy()]
+    gt = gt[["group", "time", "att", "se", "ci_lo", "ci_hi", "post", "n_treated", "n_control"]]
+    return StaggeredResult(
+        att_gt=gt, simple=simple, dynamic=pd.DataFrame(dyn_rows), dynamic_overall=dynamic_overall,
+        group=pd.DataFrame(g_rows), group_overall=group_overall, pretest_w=W, pretest_p=pw, pretest_df=q,
+        control=control, n_units=n, dropped_first_period=int(first.sum()), alpha=alpha,
+    )
