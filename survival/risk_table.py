@@ -272,7 +272,23 @@ def risk_table_from_arrays(
     if not np.isin(e, [0, 1]).all():
         raise SurvivalDataError("events must be coded 0/1 (1 = churned); found "
                                 f"{sorted(set(np.unique(e).tolist()) - {0, 1})[:5]}")
-    g = np.full(t.shape, ALL, dtype=object) if groups is None else np.asarray(groups)
-    frame = pd.DataFrame({"g": g, "t": t, "e": e.astype(np.int64)})
-    agg = frame.groupby(["g", "t"], sort=True).agg(removed=("e", "size"), events=("e", "sum")).reset_index()
-    return _from_aggregate(agg)
+    if groups is None:
+        labels, codes = np.array([ALL], dtype=object), np.zeros(t.shape, dtype=np.int64)
+    else:
+        labels, codes = np.unique(np.asarray(groups), return_inverse=True)
+    ev = e.astype(np.int64)
+    times, removed, events, n = {}, {}, {}, {}
+    order = np.lexsort((t, codes))
+    t_sorted, c_sorted, e_sorted = t[order], codes[order], ev[order]
+    new_key = np.ones(t.size, dtype=bool)
+    new_key[1:] = (t_sorted[1:] != t_sorted[:-1]) | (c_sorted[1:] != c_sorted[:-1])
+    starts = np.flatnonzero(new_key)
+    key_t, key_c = t_sorted[starts], c_sorted[starts]
+    key_removed = np.diff(np.append(starts, t.size))
+    key_events = np.add.reduceat(e_sorted, starts) if t.size else np.zeros(0, np.int64)
+    for k, label in enumerate(labels):
+        mask = key_c == k
+        g = label.item() if hasattr(label, "item") else label
+        times[g], removed[g], events[g] = key_t[mask], key_removed[mask].astype(np.int64), key_events[mask]
+        n[g] = int(removed[g].sum())
+    return RiskTable(groups=tuple(times), times=times, removed=removed, events=events, n=n)
