@@ -1,0 +1,690 @@
+"""Reproducible, stratified assignment of subscribers to arms, computed in the engine, with a registry.
+
+How a unit gets its arm (``assignment.method: stratified``, the default)
+    1. ``h = first 64 bits of SHA-256(salt || "|" || unit id as text)``; the salt and a SHA-256 of the design are
+       recorded in the output and the registry.
+    2. Units are grouped by the design's ``strata`` columns; within each stratum they are ordered by ``h`` (then by
+       id, a tie that never happens in practice).
+    3. Each stratum of size ``n`` gives arm ``a`` ``floor(w_a n)`` units plus one for the arms with the largest
+       remainders ``w_a n − floor(w_a n)`` (largest-remainder rule; ties between remainders are broken by a hash of
+       salt, stratum and arm, so that no arm is favoured across strata). Every stratum therefore matches the weights
+       to within one unit.
+    4. Arms take consecutive runs of the hash order, in design order.
+    Steps 1–4 run as one DuckDB SQL query (hash, window rank, join to a small table of quotas); only per-stratum counts
+    come back to Python. Same salt and same population give an identical file.
+
+``assignment.method: hash`` assigns each unit from its hash alone (``h / 2⁶⁴`` against the cumulative weights): no
+stratification and no exact balance, but a unit's arm never depends on who else is in the population.
+
+New subscribers (``assignment.keep_existing: true``)
+    Units this design assigned before (the latest run in the registry) keep their arm and ``assigned_at``; units not
+    seen before are ranked by hash within their stratum and fill each arm up to its largest-remainder quota for the
+    stratum's new size. The combined stratum is within one unit of the weights whenever the kept units allow it (they
+    always do when the earlier run was balanced and nobody left); if units left so that an arm is over its quota,
+    no kept unit is moved and the arm stays over. Units that left the population are not written.
+
+Registry
+    A DuckDB file (``assignment.registry`` in the design, else ``assignment_registry.duckdb`` beside the output) with
+    tables ``runs`` and ``assignments``. A new run of a design replaces its rows. ``exclusive_with: [other]`` removes
+    from the eligible population every unit that ``other`` holds; exclusivity is symmetric (a design that names this
+    one in its own ``exclusive_with`` excludes its units too).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import tempfile
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from experiments.errors import DataError, DesignError, OutputExistsError, close_matches
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pandas as pd
+
+SMD_FLAG = 0.1  # |standardized mean difference| above which a covariate is flagged (Austin 2009)
+REGISTRY_NAME = "assignment_registry.duckdb"
+_HASH_BITS = 64
+ALL_STRATA = "all"
+
+
+# ----------------------------------------------------------------------------------------------- pure pieces
+
+
+def design_hash(design: Any) -> str:
+    """SHA-256 of the design's canonical JSON (sorted keys, the file path left out).
+
+    Examples
+    --------
+    >>> from experiments.design import parse_design
+    >>> d = parse_design({"name": "x", "data": {"source": "o.parquet"}, "control": "c",
+    ...                   "arms": {"c": {"weight": 0.5}, "t": {"weight": 0.5}},
+    ...                   "metrics": [{"name": "m", "column": "y", "kind": "binary"}]})
+    >>> len(design_hash(d))
+    64
+    """
+    payload = json.dumps(design.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def unit_hash(salt: str, unit: object) -> int:
+    """The 64-bit hash the engine computes for one unit (for tests and for explaining one assignment).
+
+    Examples
+    --------
+    >>> unit_hash("s1", 42) == int(hashlib.sha256(b"s1|42").hexdigest()[:16], 16)
+    True
+    """
+    return int(hashlib.sha256(f"{salt}|{unit}".encode()).hexdigest()[:16], 16)
+
+
+def largest_remainder(n: int, weights: Mapping[str, float], tie_key: str = "") -> dict[str, int]:
+    """Split ``n`` units over arms: ``floor(w n)`` each, one more for the largest remainders.
+
+    Ties between equal remainders are broken by SHA-256 of ``tie_key|arm`` so that, over many strata, no arm gets the
+    odd unit more often than another.
+
+    Examples
+    --------
+    >>> largest_remainder(10, {"c": 0.5, "a": 0.25, "b": 0.25})
+    {'c': 5, 'a': 3, 'b': 2}
+    >>> sum(largest_remainder(7, {"c": 1 / 3, "a": 1 / 3, "b": 1 / 3}, "x").values())
+    7
+    """
+    arms = list(weights)
+    total_w = sum(weights.values())
+    exact = {a: n * weights[a] / total_w for a in arms}
+    base = {a: int(math.floor(exact[a] + 1e-9)) for a in arms}
+    left = n - sum(base.values())
+    order = sorted(arms, key=lambda a: (-(exact[a] - base[a]),
+                                        hashlib.sha256(f"{tie_key}|{a}".encode()).hexdigest()))
+    for a in order[:left]:
+        base[a] += 1
+    return base
+
+
+def fill_quotas(n: int, existing: Mapping[str, int], weights: Mapping[str, float], tie_key: str = "") -> dict[str, int]:
+    """How many new units each arm gets when ``existing`` units keep their arms and the stratum grows to ``n``.
+
+    Each arm is filled up to its largest-remainder quota for ``n``; if kept units already exceed an arm's quota, the
+    shortfall is taken from the arms with the most new units.
+
+    Examples
+    --------
+    >>> fill_quotas(10, {"c": 2, "t": 2}, {"c": 0.5, "t": 0.5})
+    {'c': 3, 't': 3}
+    """
+    target = largest_remainder(n, weights, tie_key)
+    new = {a: max(target[a] - existing.get(a, 0), 0) for a in weights}
+    m = n - sum(existing.get(a, 0) for a in weights)
+    excess = sum(new.values()) - m
+    while excess > 0:
+        a = max(new, key=lambda k: (new[k], hashlib.sha256(f"{tie_key}|{k}".encode()).hexdigest()))
+        new[a] -= 1
+        excess -= 1
+    return new
+
+
+def smd_table(stats: pd.DataFrame, control: str) -> pd.DataFrame:
+    """Standardized mean differences against the control from per-arm sums.
+
+    Parameters
+    ----------
+    stats : DataFrame
+        Columns ``covariate``, ``level`` (None for numeric covariates), ``arm``, ``n``, ``sum``, ``sum_sq``.
+    control : str
+
+    Returns
+    -------
+    DataFrame
+        ``covariate, level, arm, mean_arm, mean_control, smd, flag`` with
+        ``smd = (m_t − m_c) / √((s²_t + s²_c) / 2)`` (sample variances) and ``flag = |smd| > 0.1``.
+    """
+    import pandas as pd
+
+    rows = []
+    for (cov, level), g in stats.groupby(["covariate", "level"], dropna=False, sort=False):
+        by_arm = {r.arm: r for r in g.itertuples()}
+        if control not in by_arm:
+            continue
+        c = by_arm[control]
+        mc, vc = _mean_var(c.n, c.sum, c.sum_sq)
+        for arm, r in by_arm.items():
+            if arm == control:
+                continue
+            mt, vt = _mean_var(r.n, r.sum, r.sum_sq)
+            pooled = math.sqrt((vt + vc) / 2) if (vt + vc) > 0 else math.nan
+            smd = (mt - mc) / pooled if pooled and not math.isnan(pooled) else 0.0 if mt == mc else math.inf
+            rows.append({"covariate": cov, "level": None if pd.isna(level) else level, "arm": arm,
+                         "mean_arm": mt, "mean_control": mc, "smd": smd, "flag": bool(abs(smd) > SMD_FLAG)})
+    return pd.DataFrame(rows, columns=["covariate", "level", "arm", "mean_arm", "mean_control", "smd", "flag"])
+
+
+def _mean_var(n: float, s: float, ss: float) -> tuple[float, float]:
+    if n < 2:
+        return (s / n if n else math.nan), math.nan
+    return s / n, max(ss - s * s / n, 0.0) / (n - 1)
+
+
+# ----------------------------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentResult:
+    """What an assignment run produced.
+
+    Attributes
+    ----------
+    design : str
+        Design name.
+    design_hash : str
+        SHA-256 of the design (see :func:`design_hash`).
+    salt : str
+        Salt of the unit hash.
+    method : {"stratified", "hash"}
+    units : int
+        Units written.
+    counts : dict[str, int]
+        Units per arm.
+    strata : pandas.DataFrame
+        One row per stratum and arm: ``stratum, arm, n, target`` (target = weight × stratum size).
+    balance : pandas.DataFrame
+        Standardized mean differences per covariate (and level) and arm against control (:func:`smd_table`).
+    srm_p_value : float
+        χ² sample-ratio p-value of the assignment's arm counts against the weights.
+    excluded : int
+        Eligible units left out because another design holds them (``exclusive_with``).
+    kept : int
+        Units whose earlier arm was kept (``keep_existing``).
+    output : Path or None
+        File written.
+    registry : Path or None
+        Registry file updated.
+    run_id : str
+        Identifier of the run in the registry.
+    """
+
+    design: str
+    design_hash: str
+    salt: str
+    method: str
+    units: int
+    counts: dict[str, int]
+    strata: pd.DataFrame
+    balance: pd.DataFrame
+    srm_p_value: float
+    excluded: int = 0
+    kept: int = 0
+    output: Path | None = None
+    registry: Path | None = None
+    run_id: str = ""
+    control: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def max_stratum_deviation(self) -> float:
+        """Largest |n − weight × stratum size| over strata and arms (≤ 1 for a stratified run)."""
+        if self.strata.empty:
+            return 0.0
+        return float((self.strata["n"] - self.strata["target"]).abs().max())
+
+    def summary(self) -> pd.DataFrame:
+        """The balance table (SMD per covariate and arm, flagged when |SMD| > 0.1)."""
+        return self.balance
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dictionary."""
+        return {
+            "design": self.design, "design_hash": self.design_hash, "salt": self.salt, "method": self.method,
+            "units": self.units, "counts": dict(self.counts), "srm_p_value": self.srm_p_value,
+            "excluded": self.excluded, "kept": self.kept, "output": str(self.output) if self.output else None,
+            "registry": str(self.registry) if self.registry else None, "run_id": self.run_id,
+            "max_stratum_deviation": self.max_stratum_deviation,
+            "balance": self.balance.to_dict(orient="records"),
+        }
+
+    def _repr_html_(self) -> str:
+        return self.balance.to_html(index=False)
+
+    def plot(self, ax: Any = None) -> Any:
+        """Love plot (Plotly): SMD of each covariate per arm, with the ±0.1 band."""
+        import plotly.graph_objects as go
+
+        fig = go.Figure()
+        b = self.balance
+        labels = [c if lv is None else f"{c}={lv}" for c, lv in zip(b["covariate"], b["level"], strict=True)]
+        for arm in b["arm"].unique() if not b.empty else []:
+            m = b["arm"] == arm
+            fig.add_trace(go.Scatter(x=b.loc[m, "smd"], y=[lab for lab, k in zip(labels, m, strict=True) if k],
+                                     mode="markers", name=f"{arm} vs {self.control}"))
+        for x in (-SMD_FLAG, SMD_FLAG):
+            fig.add_vline(x=x, line_dash="dash")
+        fig.update_layout(xaxis_title="standardized mean difference", title="Covariate balance")
+        return fig
+
+
+# ----------------------------------------------------------------------------------------------- validation
+
+
+def eligibility_filter(table: ir.Table, conditions: Sequence[Any], source: str = "population") -> ir.BooleanValue:
+    """The Ibis predicate of the design's eligibility conditions (all must hold; nulls never pass a comparison).
+
+    Raises
+    ------
+    DataError
+        A condition names an unknown column, or its value does not fit the column's type.
+    """
+    import ibis
+
+    pred = ibis.literal(True)
+    for i, c in enumerate(conditions):
+        key = f"population.eligibility[{i}]"
+        if c.column not in table.columns:
+            raise DataError(f"{key} names column {c.column!r}, which {source} does not have"
+                            f"{close_matches(c.column, table.columns)}; columns are: {', '.join(table.columns[:30])}")
+        col = table[c.column]
+        try:
+            def lit(v: Any, col: Any = col) -> Any:
+                return ibis.literal(v).cast(col.type()) if isinstance(v, str) and not col.type().is_string() \
+                    else ibis.literal(v, type=col.type())
+
+            if c.op == "is_null":
+                p = col.isnull()
+            elif c.op == "not_null":
+                p = col.notnull()
+            elif c.op == "in":
+                p = col.isin([lit(v) for v in c.value])
+            elif c.op == "not_in":
+                p = col.notnull() & ~col.isin([lit(v) for v in c.value])
+            elif c.op == "between":
+                p = col.between(lit(c.value[0]), lit(c.value[1]))
+            else:
+                v = lit(c.value)
+                p = {"==": col == v, "!=": col != v, "<": col < v, "<=": col <= v, ">": col > v, ">=": col >= v}[c.op]
+        except (TypeError, ValueError, ibis.common.exceptions.IbisError) as exc:
+            raise DataError(f"{key}: value {c.value!r} does not fit column {c.column!r} of type {col.type()} "
+                            f"({str(exc).splitlines()[0]}); write the value in the column's type") from None
+        pred = pred & p.fill_null(False)
+    return pred
+
+
+def _check_columns(table: ir.Table, design: Any, unit: str, source: str) -> None:
+    cols = list(table.columns)
+    wanted = {"population.unit": unit, **{f"strata[{i}]": s for i, s in enumerate(design.strata)}}
+    if design.population is not None:
+        wanted.update({f"population.covariates[{i}]": c for i, c in enumerate(design.population.covariates)})
+    for key, col in wanted.items():
+        if col not in cols:
+            hint = "; pass --unit or set population.unit" if key == "population.unit" else ""
+            raise DataError(f"{source} has no column {col!r} (named by {key}){close_matches(col, cols)}; "
+                            f"columns are: {', '.join(cols[:30])}{' ...' if len(cols) > 30 else ''}{hint}")
+
+
+def _check_rows(table: ir.Table, unit: str, strata: Sequence[str], source: str) -> int:
+    """Count rows; raise on missing or duplicate ids and missing strata values (one engine query)."""
+    aggs = {"rows": table.count(), "units": table[unit].nunique(), "null_units": table[unit].isnull().sum()}
+    for i, s in enumerate(strata):
+        aggs[f"null_{i}"] = table[s].isnull().sum()
+    row = table.aggregate(**aggs).execute().iloc[0]
+    rows = int(row["rows"])
+    if int(row["null_units"] or 0):
+        raise DataError(f"{source}: unit column {unit!r} has {int(row['null_units'])} missing ids; "
+                        "drop those rows or fill the ids before assigning")
+    if int(row["units"]) != rows:
+        dup = table.group_by(unit).aggregate(k=table.count()).filter(lambda t: t.k > 1)
+        n_dup, example = dup.count().execute(), dup.limit(3)[unit].execute().tolist()
+        raise DataError(f"{source}: unit column {unit!r} has {int(n_dup)} duplicated ids (e.g. {example}) among "
+                        f"{rows} rows; keep one row per unit (deduplicate the population) before assigning")
+    for i, s in enumerate(strata):
+        k = int(row[f"null_{i}"] or 0)
+        if k:
+            dtype = table[s].type()
+            fill = "'unknown'" if dtype.is_string() else "-1 (or a separate band such as the median)" \
+                if dtype.is_numeric() else "an explicit 'unknown' level"
+            raise DataError(f"{source}: strata column {s!r} has missing values in {k} of {rows} rows; fill them "
+                            f"with a level of their own, e.g. {fill}, or drop those rows before assigning")
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------- engine
+
+
+def _sql_str(x: str) -> str:
+    return "'" + x.replace("'", "''") + "'"
+
+
+def _ident(x: str) -> str:
+    return '"' + x.replace('"', '""') + '"'
+
+
+def _stratum_sql(strata: Sequence[str], prefix: str = "") -> str:
+    if not strata:
+        return _sql_str(ALL_STRATA)
+    parts = [f"{_sql_str(s + '=')} || coalesce(CAST({prefix}{_ident(s)} AS VARCHAR), 'NULL')" for s in strata]
+    return "concat_ws('|', " + ", ".join(parts) + ")"
+
+
+def _hash_sql(salt: str, unit: str, prefix: str = "") -> str:
+    return (f"CAST('0x' || substr(sha256({_sql_str(salt + '|')} || CAST({prefix}{_ident(unit)} AS VARCHAR)), 1, 16)"
+            " AS UBIGINT)")
+
+
+def resolve_registry(design: Any, out: Path, registry: str | Path | None = None) -> Path:
+    """The registry file: explicit argument, else ``assignment.registry`` of the design, else beside the output."""
+    if registry is not None:
+        return Path(registry)
+    if design.assignment.registry:
+        return Path(design.resolve(design.assignment.registry))
+    return out.parent / REGISTRY_NAME
+
+
+_REGISTRY_DDL = """
+CREATE TABLE IF NOT EXISTS {db}.runs (
+    run_id VARCHAR, design VARCHAR, design_hash VARCHAR, salt VARCHAR, method VARCHAR, output VARCHAR,
+    units BIGINT, exclusive_with VARCHAR, keep_existing BOOLEAN, created_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS {db}.assignments (
+    design VARCHAR, unit VARCHAR, arm VARCHAR, stratum VARCHAR, assigned_at DATE, design_hash VARCHAR,
+    run_id VARCHAR);
+"""
+
+
+def _open_registry(con: Any, path: Path, read_only: bool) -> bool:
+    """Attach the registry as ``reg``; return False when it does not exist and ``read_only``."""
+    if read_only and not path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = " (READ_ONLY)" if read_only else ""
+    con.execute(f"ATTACH {_sql_str(str(path))} AS reg{mode}")
+    if not read_only:
+        con.execute(_REGISTRY_DDL.format(db="reg"))
+    return True
+
+
+def registered_designs(registry: str | Path) -> pd.DataFrame:
+    """Latest run of each design in a registry: ``design, run_id, design_hash, salt, units, created_at``."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        if not _open_registry(con, Path(registry), read_only=True):
+            raise DataError(f"assignment registry {str(registry)!r} does not exist; run `retention assign` first")
+        return con.execute("SELECT design, run_id, design_hash, salt, units, created_at FROM reg.runs "
+                           "QUALIFY row_number() OVER (PARTITION BY design ORDER BY created_at DESC) = 1 "
+                           "ORDER BY design").df()
+    finally:
+        con.close()
+
+
+def assign(
+    design: Any,
+    *,
+    out: str | Path,
+    population: Any = None,
+    salt: str | None = None,
+    registry: str | Path | None = None,
+    keep_existing: bool | None = None,
+    assigned_at: date | None = None,
+    force: bool = False,
+    memory_limit: str | None = "700MB",
+) -> AssignmentResult:
+    """Assign the design's eligible population to arms, write the list atomically and record it in the registry.
+
+    Parameters
+    ----------
+    design : ExperimentDesign
+        Needs ``population`` (unless ``population`` is given here), ``arms`` and optionally ``strata``,
+        ``exclusive_with`` and ``assignment``.
+    out : str or Path
+        Output file, ``.parquet`` or ``.csv``: ``unit, arm, stratum, assigned_at, design_hash`` (the unit column keeps
+        its name), sorted by unit.
+    population : source, optional
+        Overrides ``population.source`` (a path, DuckDB URL, DataFrame or Ibis DuckDB table).
+    salt : str, optional
+        Overrides ``assignment.salt``; the default salt is the design name.
+    registry : str or Path, optional
+        Overrides the registry location (see :func:`resolve_registry`).
+    keep_existing : bool, optional
+        Overrides ``assignment.keep_existing``.
+    assigned_at : date, optional
+        Date written for newly assigned units (default: today, UTC).
+    force : bool
+        Overwrite an existing output.
+    memory_limit : str or None
+        DuckDB memory limit for the run (it spills to a temporary folder beyond it).
+
+    Returns
+    -------
+    AssignmentResult
+
+    Raises
+    ------
+    DesignError, DataError, OutputExistsError
+        Bad design, bad population, or an existing output without ``force``; nothing is written then.
+    """
+    import pandas as pd
+
+    from experiments.data import open_table
+    from experiments.stats import srm_test
+
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise DesignError(f"--out {str(out)!r}: use a .parquet or .csv file name")
+    if out.exists() and not force:
+        raise OutputExistsError(f"output {str(out)!r} already exists; pass --force to overwrite it or choose "
+                                "another --out")
+    spec = design.population
+    if population is None and spec is None:
+        raise DesignError(f"{design.path or 'design'}: no population section; add population: {{source: ..., "
+                          "unit: subscriber_id}} or pass --population")
+    source = population if population is not None else spec.source
+    base = design.path.parent if design.path else None
+    unit = spec.unit if spec is not None else "subscriber_id"
+    label = f"population {source!r}" if isinstance(source, (str, Path)) else "population"
+    table = open_table(source, base_dir=base)
+    con_ibis = table.get_backend()
+    if getattr(con_ibis, "name", "") != "duckdb":
+        raise DataError(f"{label}: assignment runs on DuckDB; pass a file, a DuckDB URL or a DuckDB-backed table")
+    con = con_ibis.con
+    _check_columns(table, design, unit, label)
+    conditions = spec.eligibility if spec is not None else []
+    eligible = table.filter(eligibility_filter(table, conditions, label)) if conditions else table
+    strata = list(design.strata)
+    covariates = list(spec.covariates) if spec is not None else []
+    _check_rows(eligible, unit, strata, label)
+
+    weights = {a: s.weight for a, s in design.arms.items()}
+    salt = salt if salt is not None else (design.assignment.salt or design.name)
+    keep = design.assignment.keep_existing if keep_existing is None else keep_existing
+    method = design.assignment.method
+    dhash = design_hash(design)
+    reg_path = resolve_registry(design, out, registry)
+    day = assigned_at or datetime.now(timezone.utc).date()
+    run_id = uuid.uuid4().hex
+    import ibis
+
+    pop_sql = ibis.to_sql(eligible.select(list(dict.fromkeys([unit, *strata, *covariates]))), dialect="duckdb")
+
+    settings_before = {}
+    if memory_limit:
+        settings_before["memory_limit"] = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        con.execute(f"SET memory_limit = {_sql_str(memory_limit)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    con.execute(f"SET temp_directory = {_sql_str(str(tmp_dir / 'spill'))}")
+    tmp_out = tmp_dir / f"out{suffix}"
+    stage = tmp_dir / "stage.duckdb"
+    attached: list[str] = []
+    try:
+        have_reg = _open_registry(con, reg_path, read_only=True)
+        if have_reg:
+            attached.append("reg")
+        # ---------------------------------------------------------------- exclusions and kept units
+        excl_sql = "FALSE"
+        if have_reg:
+            runs = con.execute("SELECT DISTINCT design, exclusive_with FROM reg.runs WHERE design <> ?",
+                               [design.name]).fetchall()
+            names = sorted({d for d, ex in runs if d in design.exclusive_with or design.name in json.loads(ex or "[]")})
+            if names:
+                excl_sql = (f"CAST(p.{_ident(unit)} AS VARCHAR) IN (SELECT unit FROM reg.assignments WHERE design IN "
+                            f"({', '.join(_sql_str(n) for n in names)}))")
+        prev_join = ""
+        prev_cols = "NULL::VARCHAR AS prev_arm, NULL::DATE AS prev_at"
+        if keep and have_reg:
+            prev_join = (f"LEFT JOIN (SELECT unit, arm, assigned_at FROM reg.assignments WHERE design = "
+                         f"{_sql_str(design.name)}) prev ON prev.unit = CAST(p.{_ident(unit)} AS VARCHAR)")
+            prev_cols = "prev.arm AS prev_arm, prev.assigned_at AS prev_at"
+        con.execute(f"ATTACH {_sql_str(str(stage))} AS stage")
+        attached.append("stage")
+        covs = "".join(f", p.{_ident(c)}" for c in dict.fromkeys(covariates) if c != unit)
+        con.execute(f"""
+            CREATE TABLE stage.base AS
+            SELECT p.{_ident(unit)} AS __unit, {_stratum_sql(strata, "p.")} AS __stratum,
+                   {_hash_sql(salt, unit, "p.")} AS __h, {prev_cols}, ({excl_sql}) AS __excluded {covs}
+            FROM ({pop_sql}) p {prev_join}
+        """)
+        excluded = int(con.execute("SELECT count(*) FROM stage.base WHERE __excluded").fetchone()[0])
+        if excluded:
+            con.execute("DELETE FROM stage.base WHERE __excluded")
+        counts = con.execute("SELECT __stratum, prev_arm, count(*) FROM stage.base GROUP BY ALL").fetchall()
+        if not counts:
+            raise DataError(f"{label}: no eligible units left (after {len(conditions)} eligibility conditions and "
+                            f"{excluded} units held by exclusive designs); check population.eligibility")
+        arms = list(weights)
+        sizes: dict[str, int] = {}
+        kept_by: dict[str, dict[str, int]] = {}
+        for s, prev, k in counts:
+            sizes[s] = sizes.get(s, 0) + int(k)
+            if prev is not None:
+                if prev not in weights:
+                    raise DataError(f"registry {str(reg_path)!r}: unit(s) of stratum {s!r} kept arm {prev!r}, which "
+                                    f"the design no longer has (arms {arms}); rerun without keep_existing")
+                kept_by.setdefault(s, {})[prev] = int(k)
+        kept = sum(sum(v.values()) for v in kept_by.values())
+        # ---------------------------------------------------------------- arm by position
+        if method == "stratified":
+            rows = []
+            for s, n in sizes.items():
+                q = fill_quotas(n, kept_by.get(s, {}), weights, f"{salt}|{s}")
+                cum = np.cumsum([q[a] for a in arms])
+                rows.append({"__stratum": s, **{f"__b{i}": int(c) for i, c in enumerate(cum)}})
+            bounds = pd.DataFrame(rows)
+            con.register("__bounds", bounds)
+            case = "CASE " + " ".join(f"WHEN __pos < b.__b{i} THEN {_sql_str(a)}" for i, a in enumerate(arms[:-1]))
+            case += f" ELSE {_sql_str(arms[-1])} END"
+            arm_sql = f"coalesce(r.prev_arm, {case})"
+            ranked = ("(SELECT *, row_number() OVER (PARTITION BY __stratum, prev_arm IS NULL ORDER BY __h, "
+                      "CAST(__unit AS VARCHAR)) - 1 AS __pos FROM stage.base) r JOIN __bounds b USING (__stratum)")
+        else:
+            cum = np.cumsum([weights[a] for a in arms]) / sum(weights.values())
+            cuts = [int(min(c, 1.0) * 2.0**_HASH_BITS) for c in cum[:-1]]
+            case = "CASE " + " ".join(f"WHEN r.__h < {c}::UBIGINT THEN {_sql_str(a)}" for c, a in
+                                      zip(cuts, arms, strict=False)) + f" ELSE {_sql_str(arms[-1])} END"
+            arm_sql = f"coalesce(r.prev_arm, {case})"
+            ranked = "stage.base r"
+        con.execute(f"""
+            CREATE TABLE stage.assigned AS
+            SELECT r.*, {arm_sql} AS __arm, coalesce(r.prev_at, DATE {_sql_str(day.isoformat())}) AS __at
+            FROM {ranked}
+        """)
+        # ---------------------------------------------------------------- output (temporary file)
+        fmt = "(FORMAT parquet)" if suffix == ".parquet" else "(FORMAT csv, HEADER true)"
+        con.execute(f"""
+            COPY (SELECT __unit AS {_ident(unit)}, __arm AS arm, __stratum AS stratum, __at AS assigned_at,
+                         {_sql_str(dhash)} AS design_hash, {_sql_str(salt)} AS salt
+                  FROM stage.assigned ORDER BY __unit) TO {_sql_str(str(tmp_out))} {fmt}
+        """)
+        # ---------------------------------------------------------------- balance
+        cells = con.execute("SELECT __stratum, __arm, count(*) FROM stage.assigned GROUP BY ALL").fetchall()
+        strata_df = pd.DataFrame(cells, columns=["stratum", "arm", "n"])
+        full = pd.MultiIndex.from_product([list(sizes), arms], names=["stratum", "arm"])
+        strata_df = strata_df.set_index(["stratum", "arm"]).reindex(full, fill_value=0).reset_index()
+        tot_w = sum(weights.values())
+        strata_df["target"] = [sizes[s] * weights[a] / tot_w for s, a in zip(strata_df["stratum"], strata_df["arm"],
+                                                                             strict=True)]
+        arm_counts = strata_df.groupby("arm", sort=False)["n"].sum().astype(int).to_dict()
+        srm = srm_test(arm_counts, weights)
+        balance = smd_table(_covariate_stats(con, covariates, table), design.control)
+        # ---------------------------------------------------------------- registry, then rename
+        if "reg" in attached:
+            con.execute("DETACH reg")
+            attached.remove("reg")
+        _open_registry(con, reg_path, read_only=False)
+        attached.append("reg")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM reg.assignments WHERE design = ?", [design.name])
+            con.execute(f"""
+                INSERT INTO reg.assignments SELECT {_sql_str(design.name)}, CAST(__unit AS VARCHAR), __arm,
+                       __stratum, __at, {_sql_str(dhash)}, {_sql_str(run_id)} FROM stage.assigned
+            """)
+            units = int(sum(arm_counts.values()))
+            con.execute("INSERT INTO reg.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [run_id, design.name, dhash, salt, method, str(out.resolve()), units,
+                         json.dumps(list(design.exclusive_with)), bool(keep),
+                         datetime.now(timezone.utc).replace(tzinfo=None)])
+            if out.exists() and not force:  # someone else wrote it meanwhile
+                raise OutputExistsError(f"output {str(out)!r} already exists; pass --force to overwrite it")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp_out, out)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        for db in attached:
+            with contextlib.suppress(Exception):
+                con.execute(f"DETACH {db}")
+        with contextlib.suppress(Exception):
+            con.unregister("__bounds")
+        for k, v in settings_before.items():
+            with contextlib.suppress(Exception):
+                con.execute(f"SET {k} = {_sql_str(v)}")
+        _rmtree(tmp_dir)
+    return AssignmentResult(design.name, dhash, salt, method, units, {a: int(arm_counts.get(a, 0)) for a in arms},
+                            strata_df, balance, srm.p_value, excluded, kept, out, reg_path, run_id, design.control)
+
+
+def _covariate_stats(con: Any, covariates: Sequence[str], table: ir.Table) -> pd.DataFrame:
+    """Per arm n, Σx, Σx² of each numeric covariate and each level of each categorical one (one query each)."""
+    import pandas as pd
+
+    frames = []
+    for c in covariates:
+        dtype = table[c].type()
+        q = _ident(c)
+        if dtype.is_numeric() or dtype.is_boolean():
+            df = con.execute(f"SELECT __arm AS arm, count({q}) AS n, sum(CAST({q} AS DOUBLE)) AS sum, "
+                             f"sum(CAST({q} AS DOUBLE) ^ 2) AS sum_sq FROM stage.assigned GROUP BY __arm").df()
+            df.insert(0, "level", None)
+        else:
+            df = con.execute(f"""
+                SELECT l.level, a.__arm AS arm, a.n, coalesce(k.k, 0) AS sum, coalesce(k.k, 0) AS sum_sq
+                FROM (SELECT DISTINCT CAST({q} AS VARCHAR) AS level FROM stage.assigned) l
+                CROSS JOIN (SELECT __arm, count(*) AS n FROM stage.assigned GROUP BY __arm) a
+                LEFT JOIN (SELECT CAST({q} AS VARCHAR) AS level, __arm, count(*) AS k FROM stage.assigned
+                           GROUP BY ALL) k ON k.level IS NOT DISTINCT FROM l.level AND k.__arm = a.__arm
+                ORDER BY l.level
+            """).df()
+        df.insert(0, "covariate", c)
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=["covariate", "level", "arm", "n", "sum", "sum_sq"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
