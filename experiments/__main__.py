@@ -1,0 +1,5 @@
+"""``python -m experiments`` runs the ``retention`` CLI."""
+
+from experiments.cli import main
+
+main()
