@@ -161,18 +161,22 @@ class SimulationConfig:
     panel_subscribers_per_region : int
         Average base size of a region in the panel.
     panel_base_churn : float
-        Monthly churn rate of an average region in an average month.
+        Monthly churn rate ``p`` of an average region in an average month.
     panel_growth_per_month : float
         Relative growth of each region's base per month.
     panel_season_amplitude : float
-        Amplitude (logit scale) of the yearly seasonality of churn.
+        Amplitude of the yearly seasonality, relative to ``p``.
     panel_month_sd, panel_cell_sd : float
-        Standard deviations (logit scale) of common month shocks and region × month shocks.
+        Standard deviations, relative to ``p``, of common month shocks and region × month shocks. The
+        counterfactual rate is ``p * (exp(region_effect) + month_effect + cell_shock)``: additive in region and
+        month, so parallel trends hold exactly on the churn-rate scale.
     promo_cohorts : tuple of (start_month, n_regions, max_effect)
         Staggered competitor promotion: regions drawn at random start at ``start_month``; the churn rate rises by
-        ``max_effect * (1 - exp(-(e + 1) / promo_ramp_months))`` at event time ``e = month - start_month``.
+        ``max_effect * min((e + 1) / promo_ramp_months, 1)`` at event time ``e = month - start_month``. The
+        default has the earliest cohort hit hardest and effects that build up over a year, so two-way fixed
+        effects is biased (``truth["promo"]["twfe_estimand"]``).
     promo_ramp_months : float
-        Time scale of the ramp-up of the promotion's effect.
+        Months until the promotion's effect reaches ``max_effect``.
     """
 
     n_subscribers: int = 200_000
@@ -231,9 +235,9 @@ class SimulationConfig:
     panel_month_sd: float = 0.03
     panel_cell_sd: float = 0.03
     promo_cohorts: tuple[tuple[int, int, float], ...] = field(
-        default=((13, 6, 0.003), (16, 4, 0.005), (19, 3, 0.007))
+        default=((13, 6, 0.008), (16, 4, 0.005), (19, 3, 0.003))
     )
-    promo_ramp_months: float = 3.0
+    promo_ramp_months: float = 12.0
 
     @property
     def as_of_date(self) -> date:
@@ -426,7 +430,7 @@ def _promo_schedule(cfg: SimulationConfig, rng: np.random.Generator) -> np.ndarr
 def _promo_effect(cfg: SimulationConfig, start_month: int, event_time: np.ndarray) -> np.ndarray:
     """True additive effect of the promotion on the monthly churn rate at event time ``e >= 0``."""
     effect = {m: eff for m, _, eff in cfg.promo_cohorts}[start_month]
-    return effect * (1.0 - np.exp(-(event_time + 1.0) / cfg.promo_ramp_months))
+    return effect * np.minimum((event_time + 1.0) / cfg.promo_ramp_months, 1.0)
 
 
 def simulate_operator(config: SimulationConfig | None = None, *, rng: np.random.Generator | int | None = None,
@@ -635,9 +639,10 @@ def _simulate_panel(cfg: SimulationConfig, rng: np.random.Generator, regions: np
                     * np.exp(rng.normal(0.0, 0.01, (n_r, n_m)))).astype(np.int64)
     month_effect = (cfg.panel_season_amplitude * np.sin(2 * np.pi * (months - 1) / 12.0)
                     + rng.normal(0.0, cfg.panel_month_sd, n_m))
-    logit0 = (math.log(cfg.panel_base_churn / (1 - cfg.panel_base_churn)) + region_effect[:, None]
-              + month_effect[None, :] + rng.normal(0.0, cfg.panel_cell_sd, (n_r, n_m)))
-    rate0 = _sigmoid(logit0)
+    # Additive in region and month on the rate scale: parallel trends hold exactly for churn_rate.
+    rate0 = cfg.panel_base_churn * (np.exp(region_effect)[:, None] + month_effect[None, :]
+                                    + rng.normal(0.0, cfg.panel_cell_sd, (n_r, n_m)))
+    rate0 = np.clip(rate0, 1e-6, 1.0)
     event_time = months[None, :] - promo_start[:, None]
     treated = (promo_start[:, None] > 0) & (event_time >= 0)
     effect = np.zeros((n_r, n_m))
@@ -681,12 +686,28 @@ def _simulate_panel(cfg: SimulationConfig, rng: np.random.Generator, regions: np
         "cohorts": {int(m): {"regions": [str(regions[i]) for i in np.flatnonzero(promo_start == m)],
                              "max_effect": float(eff)} for m, _, eff in cfg.promo_cohorts},
         "never_treated_regions": [str(regions[i]) for i in np.flatnonzero(promo_start == 0)],
-        "effect_formula": "max_effect[cohort] * (1 - exp(-(event_time + 1) / ramp_months)), event_time = month - "
+        "twfe_estimand": _twfe_estimand(effect, treated),
+        "effect_formula": "max_effect[cohort] * min((event_time + 1) / ramp_months, 1), event_time = month - "
                           "promo_start >= 0",
         "ramp_months": cfg.promo_ramp_months,
-        "region_effect_logit": {str(regions[i]): float(region_effect[i]) for i in range(n_r)},
+        "region_level": {str(regions[i]): float(cfg.panel_base_churn * math.exp(region_effect[i])) for i in range(n_r)},
+        "month_level": {int(m): float(cfg.panel_base_churn * month_effect[m - 1]) for m in months},
     }
     return panel, truth
+
+
+def _twfe_estimand(effect: np.ndarray, treated: np.ndarray) -> float:
+    """What two-way fixed effects (region + month dummies, one promo dummy) converges to in this design.
+
+    The counterfactual churn rate is additive in region and month, so the fixed effects absorb it and the TWFE
+    coefficient is the OLS coefficient of the promo dummy when the true effect matrix is the outcome.
+    """
+    n_r, n_m = effect.shape
+    region = np.repeat(np.eye(n_r), n_m, axis=0)
+    month = np.tile(np.eye(n_m), (n_r, 1))[:, 1:]
+    x = np.column_stack([region, month, treated.ravel().astype(float)])
+    coef, *_ = np.linalg.lstsq(x, effect.ravel(), rcond=None)
+    return float(coef[-1])
 
 
 def _truth_dict(cfg: SimulationConfig, seed: int | None, n: int, churn_prob: dict[str, dict[int, np.ndarray]],
