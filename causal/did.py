@@ -1,0 +1,581 @@
+"""Difference-in-differences for competitor promotions: the 2×2 design, two-way fixed effects, event studies,
+staggered adoption, refutations and the business translation, all from per-cell sufficient statistics.
+
+:class:`DiD` orchestrates: it asks the engine for unit × period sums (:func:`causal.panel.cell_stats`), fits two-way
+fixed effects exactly (:mod:`causal.twfe`), chooses the inference (with fewer than 50 clusters the wild cluster
+bootstrap, since cluster-robust t tests over-reject with few clusters, badly so with few treated ones), runs the
+event study and its pre-trend test, optionally Callaway–Sant'Anna (:mod:`causal.staggered`), the refutations
+(:mod:`causal.refute`) and turns the effect into excess churners and value lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from causal.errors import SpecError, TreatmentError
+from causal.panel import CellStats, cell_stats, treatment_start
+from causal.refute import (
+    Refutation,
+    leave_one_unit_out,
+    placebo_start,
+    placebo_units,
+    pretrend_refutation,
+    randomization_test,
+)
+from causal.staggered import ControlGroup, StaggeredResult, callaway_santanna
+from causal.twfe import (
+    BootWeights,
+    TwfeFit,
+    TwoWayDemeaner,
+    WildBootstrap,
+    fit_twfe,
+    t_inference,
+    wald_test,
+    wild_cluster_bootstrap,
+)
+
+SeType = Literal["auto", "iid", "hc1", "cluster", "wild"]
+SE_TYPES: tuple[str, ...] = ("auto", "iid", "hc1", "cluster", "wild")
+FEW_CLUSTERS = 50  # below this many clusters CRV1 t tests over-reject; the wild bootstrap is the default
+WEBB_BELOW = 12  # below this many clusters Rademacher has too few distinct draws; Webb's six-point weights instead
+SUMS = ("n", "sw", "swy", "swyy", "sww", "swwy", "swwyy")
+
+
+def check_choice(value: object, allowed: tuple[str, ...], key: str) -> str:
+    """Return ``value`` if allowed, else raise :class:`SpecError` listing the allowed values.
+
+    Examples
+    --------
+    >>> check_choice("hc1", SE_TYPES, "se")
+    'hc1'
+    """
+    if value not in allowed:
+        raise SpecError(f"{key}: {value!r} is not allowed; use one of {', '.join(map(repr, allowed))}")
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ExcessChurn:
+    """The promotion's cost in churners and value.
+
+    Attributes
+    ----------
+    exposure : float
+        Subscriber-months exposed: total weight (rows, or the weight column) of treated cells.
+    excess : float
+        ATT × exposure: churners caused by the promotion (negative if it reduced churn).
+    ci : tuple[float, float]
+        The ATT's interval times the exposure.
+    value_lost : float or None
+        Excess churners × value per subscriber (constant, or the weighted cell mean of a value column).
+    value_ci : tuple[float, float] or None
+        Its interval.
+    value_source : str or None
+        ``"constant"`` or ``"column <name>"``.
+    """
+
+    exposure: float
+    excess: float
+    ci: tuple[float, float]
+    value_lost: float | None = None
+    value_ci: tuple[float, float] | None = None
+    value_source: str | None = None
+
+
+def excess_churn(att: float, ci: tuple[float, float], exposure: float, value_weight: float | None = None,
+                 value_source: str | None = None) -> ExcessChurn:
+    """Excess churners ``att × exposure`` and, when ``value_weight = Σ exposure × value`` is given, value lost.
+
+    Examples
+    --------
+    >>> ec = excess_churn(0.01, (0.005, 0.015), 20000.0, value_weight=20000.0 * 300.0, value_source="constant")
+    >>> round(ec.excess, 6), round(ec.value_lost, 2)
+    (200.0, 60000.0)
+    """
+    val = None if value_weight is None else att * value_weight
+    vci = None if value_weight is None else (ci[0] * value_weight, ci[1] * value_weight)
+    return ExcessChurn(exposure=float(exposure), excess=float(att * exposure),
+                       ci=(float(ci[0] * exposure), float(ci[1] * exposure)), value_lost=val, value_ci=vci,
+                       value_source=value_source)
+
+
+@dataclass(frozen=True, slots=True)
+class DidResult:
+    """Everything a difference-in-differences run found.
+
+    Attributes
+    ----------
+    att, se : float
+        Headline effect and its standard error (TWFE with the chosen SE; Callaway–Sant'Anna simple ATT when
+        ``staggered``). With the wild bootstrap, ``se`` is the CRV1 SE and the p-value and interval are bootstrap.
+    ci : tuple[float, float]
+        ``1 - alpha`` interval.
+    p_value : float
+        Two-sided p-value of "no effect".
+    se_type : str
+        ``"iid"``, ``"hc1"``, ``"cluster"`` (CRV1), ``"wild"`` or ``"cs-influence"`` (staggered).
+    se_reason : str
+        Why this inference was used (e.g. few clusters → wild bootstrap).
+    n_obs, n_cells, n_units, n_periods, n_clusters, n_treated_units : int
+        Sizes.
+    twfe : pandas.DataFrame
+        TWFE coefficients with iid, HC1 and CRV1 SEs (and the wild p-value/CI of the treatment when computed).
+    wild : WildBootstrap or None
+        The wild cluster bootstrap of the treatment coefficient.
+    event_study : pandas.DataFrame
+        ``rel_time``, ``coef``, ``se``, ``ci_lo``, ``ci_hi`` (reference period −1 with coef 0).
+    pretrend_stat, pretrend_p : float
+        Joint Wald test (F) of the event-study leads.
+    staggered : StaggeredResult or None
+        Callaway–Sant'Anna results.
+    refutations : dict[str, Refutation]
+        Typed refutation results by name.
+    business : ExcessChurn
+        Excess churners and value lost.
+    alpha : float
+        Significance level.
+    notes : list[str]
+        Method notes.
+    """
+
+    att: float
+    se: float
+    ci: tuple[float, float]
+    p_value: float
+    se_type: str
+    se_reason: str
+    n_obs: int
+    n_cells: int
+    n_units: int
+    n_periods: int
+    n_clusters: int
+    n_treated_units: int
+    twfe: pd.DataFrame
+    wild: WildBootstrap | None
+    event_study: pd.DataFrame
+    pretrend_stat: float
+    pretrend_p: float
+    staggered: StaggeredResult | None
+    refutations: dict[str, Refutation]
+    business: ExcessChurn
+    alpha: float
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> pd.DataFrame:
+        """Tidy one-row-per-estimate table: TWFE (each SE type) and, if run, the staggered aggregations."""
+        from causal.report import summary_table
+
+        return summary_table(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dictionary (the CLI's ``--json`` output)."""
+        from causal.report import result_dict
+
+        return result_dict(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """Event-study Plotly figure with intervals (``ax`` is ignored; kept for the common interface)."""
+        from causal.report import event_study_figure
+
+        return event_study_figure(self)
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()  # type: ignore[no-any-return]
+
+
+class DiD:
+    """Difference-in-differences with two-way fixed effects, event study, staggered adoption and refutations.
+
+    Parameters
+    ----------
+    unit, time, outcome, treat : str
+        Columns: unit id (region), period (integer index or date), outcome (churn indicator or churn rate),
+        treatment (0/1, absorbing: once a unit starts it stays treated).
+    weight : str, optional
+        Analytic weights, e.g. ``subscribers`` of each region-month row.
+    cluster : str, optional
+        Cluster column (constant within cells); defaults to ``unit``.
+    covariates : sequence of str
+        Cell-level covariates.
+    se : {"auto", "iid", "hc1", "cluster", "wild"}
+        Inference. ``"auto"``: wild cluster bootstrap with fewer than 50 clusters, else CRV1.
+    alpha : float
+        Significance level.
+    staggered : bool
+        Also estimate Callaway–Sant'Anna and report its simple ATT as the headline.
+    control : {"never", "notyet"}
+        Control group of the staggered estimator.
+    event_window : tuple[int, int], optional
+        Bin event times below/above this window into its end points.
+    n_boot, n_perm, n_placebo : int
+        Wild-bootstrap draws, randomization permutations (0 to skip), placebo-unit draws (0 to skip).
+    boot_weights : {"auto", "rademacher", "webb"}
+        Wild-bootstrap weights; ``"auto"`` is Webb below 12 clusters, else Rademacher.
+    refute : bool
+        Run the refutations.
+    value : float or str, optional
+        Value per subscriber (a number, or a column averaged per cell) for the value lost.
+    rng : numpy.random.Generator, int or None
+        Randomness for the bootstrap, permutations and placebo draws.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> panel = pd.DataFrame([(r, m) for r in range(20) for m in range(1, 9)], columns=["region", "month"])
+    >>> panel["promo"] = ((panel.region < 8) & (panel.month >= 5)).astype(int)
+    >>> panel["churn"] = 0.02 + 0.01 * panel.promo + rng.normal(0, 0.002, len(panel))
+    >>> res = DiD(unit="region", time="month", outcome="churn", treat="promo", n_perm=0, rng=1).fit(panel).result_
+    >>> round(res.att, 2), res.se_type
+    (0.01, 'wild')
+    """
+
+    def __init__(
+        self, *, unit: str, time: str, outcome: str, treat: str, weight: str | None = None,
+        cluster: str | None = None, covariates: tuple[str, ...] | list[str] = (), se: SeType = "auto",
+        alpha: float = 0.05, staggered: bool = False, control: ControlGroup = "never",
+        event_window: tuple[int, int] | None = None, n_boot: int = 9999, n_perm: int = 999, n_placebo: int = 200,
+        boot_weights: Literal["auto", "rademacher", "webb"] = "auto", refute: bool = True,
+        value: float | str | None = None, rng: np.random.Generator | int | None = None,
+    ) -> None:
+        self.unit = unit
+        self.time = time
+        self.outcome = outcome
+        self.treat = treat
+        self.weight = weight
+        self.cluster = cluster
+        self.covariates = covariates
+        self.se = se
+        self.alpha = alpha
+        self.staggered = staggered
+        self.control = control
+        self.event_window = event_window
+        self.n_boot = n_boot
+        self.n_perm = n_perm
+        self.n_placebo = n_placebo
+        self.boot_weights = boot_weights
+        self.refute = refute
+        self.value = value
+        self.rng = rng
+
+    def fit(self, data: Any) -> DiD:
+        """Aggregate ``data`` (DataFrame or Ibis table) in the engine and estimate; sets ``cells_`` and ``result_``."""
+        check_choice(self.se, SE_TYPES, "se")
+        check_choice(self.control, ("never", "notyet"), "control")
+        check_choice(self.boot_weights, ("auto", "rademacher", "webb"), "boot_weights")
+        if not 0 < self.alpha < 0.5:
+            raise SpecError(f"alpha={self.alpha} is not allowed; use a level between 0 and 0.5, e.g. 0.05")
+        value_col = self.value if isinstance(self.value, str) else None
+        cells = cell_stats(data, unit=self.unit, time=self.time, outcome=self.outcome, treat=self.treat,
+                           weight=self.weight, cluster=self.cluster, covariates=tuple(self.covariates),
+                           value=value_col)
+        self.cells_ = cells
+        self.result_ = estimate(cells, self)
+        return self
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Estimation on cells (pure functions of the cell statistics and the settings)
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Integer layout of the cells: unit index, period position, cluster codes, start position per unit."""
+
+    unit_idx: np.ndarray
+    unit_labels: np.ndarray
+    pos: np.ndarray
+    periods: np.ndarray
+    cluster: np.ndarray
+    start: np.ndarray  # per unit, -1 never treated
+
+
+def _layout(cells: CellStats) -> _Layout:
+    tab = cells.table
+    unit_labels, unit_idx = np.unique(tab["unit"].to_numpy(), return_inverse=True)
+    periods, pos = np.unique(tab["time"].to_numpy(), return_inverse=True)
+    _, cl = np.unique(tab["cluster"].astype(str).to_numpy() if tab["cluster"].dtype == object
+                      else tab["cluster"].to_numpy(), return_inverse=True)
+    starts = treatment_start(cells)
+    period_pos = {p: i for i, p in enumerate(periods)}
+    start = np.array([-1 if pd.isna(starts.get(u)) else period_pos[starts.get(u)] for u in unit_labels])
+    return _Layout(unit_idx=unit_idx, unit_labels=unit_labels, pos=pos, periods=periods, cluster=cl, start=start)
+
+
+def _sums(tab: pd.DataFrame, keep: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    return {s: (tab[s].to_numpy(float) if keep is None else tab[s].to_numpy(float)[keep]) for s in SUMS}
+
+
+def event_time_design(lay: _Layout, window: tuple[int, int] | None) -> tuple[np.ndarray, list[int]]:
+    """Event-time dummies per cell (reference −1; never-treated rows all zero), with optional end-point bins.
+
+    Without never-treated units the earliest lead is also dropped (otherwise the dummies are collinear with the
+    period effects).
+    """
+    s = lay.start[lay.unit_idx]
+    treated = s >= 0
+    rel = np.where(treated, lay.pos - s, 0)
+    if window is not None:
+        lo, hi = window
+        if not lo < -1 < hi + 1 or lo >= 0:
+            raise SpecError(f"event_window {window} must contain -1 and 0 with a negative lower end, e.g. (-6, 6)")
+        rel = np.clip(rel, lo, hi)
+    values = sorted(set(rel[treated].tolist()) - {-1})
+    if not (lay.start < 0).any() and values and values[0] < -1:
+        values = values[1:]
+    X = np.stack([(treated & (rel == r)).astype(float) for r in values], axis=1) if values else np.zeros((len(s), 0))
+    return X, values
+
+
+def _choose_se(se: str, G: int, n_treated_clusters: int) -> tuple[str, str]:
+    if se != "auto":
+        reason = {"iid": "iid standard errors as requested (they ignore correlation within units over time).",
+                  "hc1": "HC1 heteroskedasticity-robust standard errors as requested (they ignore correlation "
+                         "within units over time).",
+                  "cluster": f"cluster-robust (CRV1) standard errors by cluster, as requested ({G} clusters).",
+                  "wild": f"wild cluster bootstrap as requested ({G} clusters)."}[se]
+        if se == "cluster" and G < FEW_CLUSTERS:
+            reason += (f" Warning: with {G} < {FEW_CLUSTERS} clusters CRV1 tests over-reject; "
+                       "use --se wild.")
+        return se, reason
+    if G < FEW_CLUSTERS:
+        return "wild", (f"wild cluster bootstrap because there are only {G} clusters (< {FEW_CLUSTERS}) and "
+                        f"{n_treated_clusters} treated: cluster-robust standard errors are too small with few "
+                        "clusters (with a single treated cluster by a factor of up to six), so CRV1 tests "
+                        "over-reject.")
+    return "cluster", f"cluster-robust (CRV1) standard errors with {G} clusters (≥ {FEW_CLUSTERS})."
+
+
+def estimate(cells: CellStats, cfg: DiD) -> DidResult:
+    """Run the full analysis on cell statistics with the settings of ``cfg`` (a :class:`DiD`)."""
+    tab = cells.table
+    lay = _layout(cells)
+    n_units = len(lay.unit_labels)
+    G = int(lay.cluster.max()) + 1
+    if G < 2:
+        raise SpecError(
+            f"only one cluster in {cells.cluster_name!r}: standard errors cannot be estimated from a single cluster; "
+            "cluster by the unit (region) or pass data with more clusters"
+        )
+    n_treated = int((lay.start >= 0).sum())
+    if n_treated == 0:
+        raise TreatmentError(f"treatment column {cfg.treat!r} is 0 everywhere: no unit is ever treated, so there is "
+                             "no effect to estimate; check the column or the data filter")
+    if (lay.start < 0).sum() == 0 and not (cfg.staggered and cfg.control == "notyet"):
+        raise TreatmentError(
+            f"no untreated units: every unit in {cfg.unit!r} is treated at some point, so there is no never-treated "
+            "comparison; pass --staggered with control 'notyet' (not-yet-treated units as controls) if start "
+            "dates differ, or add untreated regions"
+        )
+    if (lay.start == 0).all():
+        raise TreatmentError("every treated unit is treated from the first period: there is no pre-period")
+    rng = np.random.default_rng(cfg.rng)
+    covs = [f"cov__{c}" for c in cells.covariates]
+    Xd = np.column_stack([tab["treat"].to_numpy(float), *(tab[c].to_numpy(float) for c in covs)])
+    names = (cfg.treat, *cells.covariates)
+    sums = _sums(tab)
+    fit = fit_twfe(Xd, names, lay.unit_idx, lay.pos, lay.cluster, sums)
+    treated_clusters = int(len(np.unique(lay.cluster[tab["treat"].to_numpy() > 0])))
+    se_type, se_reason = _choose_se(cfg.se, G, treated_clusters)
+    wild = None
+    if se_type == "wild":
+        bw = cfg.boot_weights if cfg.boot_weights != "auto" else ("webb" if G < WEBB_BELOW else "rademacher")
+        wild = wild_cluster_bootstrap(Xd, 0, lay.unit_idx, lay.pos, lay.cluster, sums, fit, n_draws=cfg.n_boot,
+                                      weights=bw, alpha=cfg.alpha, rng=rng)  # type: ignore[arg-type]
+        se_reason += f" {wild.n_draws} {bw} draws" + (" (all sign vectors, exact)." if wild.enumerated else ".")
+    vkey = {"iid": "iid", "hc1": "hc1", "cluster": "crv1", "wild": "crv1"}[se_type]
+    att = float(fit.coef[0])
+    se = float(fit.se(vkey)[0])
+    p, ci = t_inference(att, se, fit.df[vkey], cfg.alpha)
+    if wild is not None:
+        p, ci = wild.p_value, wild.ci
+    twfe_tab = _twfe_table(fit, cfg.alpha, wild)
+
+    es, pre_stat, pre_p, pre_q = _event_study(cells, lay, cfg, vkey, sums)
+    notes = [
+        "Two-way fixed effects (unit and period effects) computed exactly from per unit × period sums "
+        f"({len(tab)} cells from {cells.n_obs} rows, aggregated by {cells.source}); equal to the row-level "
+        "regression with pyfixest's small-sample corrections.",
+        f"Inference: {se_reason}",
+    ]
+    stag = None
+    headline = (att, se, ci, p, se_type)
+    if cfg.staggered:
+        stag = _staggered(cells, lay, cfg)
+        headline = (stag.simple.att, stag.simple.se, stag.simple.ci,
+                    float(2 * _norm_sf(abs(stag.simple.att / stag.simple.se))), "cs-influence")
+        notes.append(
+            f"Staggered adoption: Callaway–Sant'Anna group-time effects with {cfg.control}-treated controls; the "
+            "headline is their group-size weighted average over post-treatment periods (R did's 'simple'); TWFE "
+            f"for comparison: {att:.4g}."
+        )
+    refs: dict[str, Refutation] = {"pretrend": pretrend_refutation(pre_stat, pre_p, pre_q, cfg.alpha)}
+    if cfg.refute:
+        refs.update(_refutations(cells, lay, cfg, Xd, att, ci, rng))
+    if cfg.n_perm:
+        fc = _coef_fitter(cells, lay, Xd[:, 1:])
+        refs["randomization"] = randomization_test(lay.pos, lay.unit_idx, lay.start, att, fc, n_perm=cfg.n_perm,
+                                                   alpha=cfg.alpha, rng=rng)
+    treated_cells = tab["treat"].to_numpy() > 0
+    exposure = float(tab.loc[treated_cells, "sw"].sum())
+    if isinstance(cfg.value, str):
+        vw: float | None = float((tab.loc[treated_cells, "sw"] * tab.loc[treated_cells, "value"]).sum())
+        vsrc: str | None = f"column {cfg.value}"
+    elif cfg.value is not None:
+        vw, vsrc = exposure * float(cfg.value), "constant"
+    else:
+        vw, vsrc = None, None
+    business = excess_churn(headline[0], headline[2], exposure, vw, vsrc)
+    return DidResult(
+        att=float(headline[0]), se=float(headline[1]), ci=(float(headline[2][0]), float(headline[2][1])),
+        p_value=float(headline[3]), se_type=headline[4], se_reason=se_reason, n_obs=cells.n_obs, n_cells=len(tab),
+        n_units=n_units, n_periods=len(lay.periods), n_clusters=G, n_treated_units=n_treated, twfe=twfe_tab,
+        wild=wild, event_study=es, pretrend_stat=pre_stat, pretrend_p=pre_p, staggered=stag, refutations=refs,
+        business=business, alpha=cfg.alpha, notes=notes,
+    )
+
+
+def _norm_sf(x: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.sf(x))
+
+
+def _twfe_table(fit: TwfeFit, alpha: float, wild: WildBootstrap | None) -> pd.DataFrame:
+    rows = []
+    for i, name in enumerate(fit.names):
+        for kind in ("iid", "hc1", "crv1"):
+            se = float(fit.se(kind)[i])
+            p, ci = t_inference(float(fit.coef[i]), se, fit.df[kind], alpha)
+            rows.append({"term": name, "se_type": kind, "coef": float(fit.coef[i]), "se": se, "p_value": p,
+                         "ci_lo": ci[0], "ci_hi": ci[1], "df": fit.df[kind]})
+        if i == 0 and wild is not None:
+            rows.append({"term": name, "se_type": "wild", "coef": float(fit.coef[i]),
+                         "se": float(fit.se("crv1")[i]), "p_value": wild.p_value, "ci_lo": wild.ci[0],
+                         "ci_hi": wild.ci[1], "df": fit.df["crv1"]})
+    return pd.DataFrame(rows)
+
+
+def _event_study(cells: CellStats, lay: _Layout, cfg: DiD, vkey: str,
+                 sums: dict[str, np.ndarray]) -> tuple[pd.DataFrame, float, float, int]:
+    tab = cells.table
+    E, rels = event_time_design(lay, cfg.event_window)
+    covs = [tab[f"cov__{c}"].to_numpy(float) for c in cells.covariates]
+    X = np.column_stack([E, *covs]) if covs else E
+    names = tuple(f"rel_{r}" for r in rels) + tuple(cells.covariates)
+    fit = fit_twfe(X, names, lay.unit_idx, lay.pos, lay.cluster, sums)
+    rows = [{"rel_time": -1, "coef": 0.0, "se": 0.0, "ci_lo": 0.0, "ci_hi": 0.0, "p_value": float("nan")}]
+    se = fit.se(vkey)
+    for i, r in enumerate(rels):
+        p, ci = t_inference(float(fit.coef[i]), float(se[i]), fit.df[vkey], cfg.alpha)
+        rows.append({"rel_time": int(r), "coef": float(fit.coef[i]), "se": float(se[i]), "ci_lo": ci[0],
+                     "ci_hi": ci[1], "p_value": p})
+    es = pd.DataFrame(rows).sort_values("rel_time").reset_index(drop=True)
+    leads = [i for i, r in enumerate(rels) if r < -1]
+    if leads:
+        stat, p, q = wald_test(fit.coef[leads], fit.vcov[vkey][np.ix_(leads, leads)], fit.df[vkey])
+    else:
+        stat, p, q = float("nan"), float("nan"), 0
+    return es, stat, p, q
+
+
+def _staggered(cells: CellStats, lay: _Layout, cfg: DiD) -> StaggeredResult:
+    tab = cells.table
+    n_u, T = len(lay.unit_labels), len(lay.periods)
+    Y = np.full((n_u, T), np.nan)
+    Y[lay.unit_idx, lay.pos] = cells.mean
+    w = None
+    if cells.weighted:
+        sw = np.zeros(n_u)
+        np.add.at(sw, lay.unit_idx, tab["sw"].to_numpy(float))
+        w = sw / np.bincount(lay.unit_idx, minlength=n_u)
+    return callaway_santanna(Y, lay.start, lay.periods, weights=w, control=cfg.control, alpha=cfg.alpha)
+
+
+def _coef_fitter(cells: CellStats, lay: _Layout, covs: np.ndarray) -> Any:
+    """``f(keep, treat) -> coef`` of the treatment on a subset of cells (FWL; the projection is reused)."""
+    tab = cells.table
+    sw_all = tab["sw"].to_numpy(float)
+    ybar_all = cells.mean
+    cache: dict[bytes, tuple[TwoWayDemeaner, np.ndarray, np.ndarray]] = {}
+
+    def f(keep: np.ndarray, treat: np.ndarray) -> float:
+        key = np.packbits(keep).tobytes()
+        if key not in cache:
+            u = np.unique(lay.unit_idx[keep], return_inverse=True)[1]
+            t = np.unique(lay.pos[keep], return_inverse=True)[1]
+            M = TwoWayDemeaner(u, t, sw_all[keep])
+            cache.clear()
+            cache[key] = (M, M(ybar_all[keep]), M(covs[keep]) if covs.shape[1] else covs[keep])
+        M, ydd, cdd = cache[key]
+        w = sw_all[keep]
+        xdd = np.column_stack([M(treat[keep]), cdd]) if cdd.shape[1] else M(treat[keep])[:, None]
+        xtx = xdd.T @ (xdd * w[:, None])
+        if xtx[0, 0] <= 1e-12 * max(1.0, float(np.sum(w * treat[keep] ** 2))):
+            return float("nan")
+        return float(np.linalg.solve(xtx, xdd.T @ (w * ydd))[0])
+
+    return f
+
+
+def _refutations(cells: CellStats, lay: _Layout, cfg: DiD, Xd: np.ndarray, att: float,
+                 ci: tuple[float, float], rng: np.random.Generator) -> dict[str, Refutation]:
+    tab = cells.table
+    sums = _sums(tab)
+    covs = Xd[:, 1:]
+    fc = _coef_fitter(cells, lay, covs)
+    vkey = "crv1"
+
+    def fit_se(keep: np.ndarray, treat: np.ndarray) -> tuple[float, float, float]:
+        X = np.column_stack([treat[keep], covs[keep]])
+        s = {k: v[keep] for k, v in sums.items()}
+        f = fit_twfe(X, ("placebo",) + tuple(cells.covariates), lay.unit_idx[keep], lay.pos[keep],
+                     lay.cluster[keep], s)
+        se = float(f.se(vkey)[0])
+        p, _ = t_inference(float(f.coef[0]), se, f.df[vkey], cfg.alpha)
+        return float(f.coef[0]), se, p
+
+    out = {"placebo_start": placebo_start(lay.pos, lay.unit_idx, lay.start, fit_se, alpha=cfg.alpha)}
+    if cfg.n_placebo:
+        out["placebo_units"] = placebo_units(lay.pos, lay.unit_idx, lay.start, att, fc, n_draws=cfg.n_placebo,
+                                             alpha=cfg.alpha, rng=rng)
+    out["leave_one_unit_out"] = leave_one_unit_out(lay.unit_idx, lay.unit_labels, att, ci, fc,
+                                                   tab["treat"].to_numpy(float))
+    return out
+
+
+def did_2x2(data: Any, *, outcome: str, group: str, post: str, weight: str | None = None,
+            cluster: str | None = None, alpha: float = 0.05) -> pd.DataFrame:
+    """The classic 2×2 design: ``y ~ group + post + group×post`` (pooled cross-sections or a panel).
+
+    The interaction coefficient equals TWFE with the group as the "unit" and ``post`` as the period, so it is
+    computed from the four cells' sums. Returns the TWFE table (iid, HC1 and, with ``cluster``, CRV1 rows).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"g": [0, 0, 1, 1, 0, 1], "p": [0, 1, 0, 1, 1, 1], "y": [1., 2., 1., 4., 2.2, 3.8]})
+    >>> round(did_2x2(d, outcome="y", group="g", post="p").query("se_type == 'iid'").coef.item(), 6)
+    2.0
+    """
+    if isinstance(data, pd.DataFrame):
+        for role, col in (("group", group), ("post", post)):
+            vals = set(pd.unique(data[col].dropna())) if col in data.columns else set()
+            if col in data.columns and not vals <= {0, 1, True, False}:
+                raise SpecError(f"{role} column {col!r} has values {sorted(map(str, vals))[:5]}; use 0/1")
+        frame = data.assign(__d=(data[group] * data[post]) if group in data.columns and post in data.columns else 0)
+    else:
+        frame = data.mutate(__d=data[group] * data[post])
+    cells = cell_stats(frame, unit=group, time=post, outcome=outcome, treat="__d", weight=weight, cluster=cluster)
+    tab = cells.table
+    if len(tab) != 4:
+        raise TreatmentError(f"the 2×2 design needs all four group × period cells; found {len(tab)}")
+    X = tab["treat"].to_numpy(float)[:, None]
+    fit = fit_twfe(X, (f"{group}:{post}",), tab["unit"].to_numpy(), tab["time"].to_numpy(),
+                   tab["cluster"].to_numpy(), _sums(tab))
+    out = _twfe_table(fit, alpha, None)
+    return out if cluster is not None else out[out["se_type"] != "crv1"].reset_index(drop=True)
