@@ -262,7 +262,8 @@ def analyze(design: ExperimentDesign, data: Any = None, *, as_of: date | None = 
     ...                   "arms": {"control": {"weight": 0.5}, "offer": {"weight": 0.5}}, "control": "control",
     ...                   "metrics": [{"name": "churn", "column": "churned", "kind": "binary",
     ...                                "direction": "decrease"}]})
-    >>> df = pd.DataFrame({"arm": ["control"] * 100 + ["offer"] * 100, "churned": [1] * 20 + [0] * 80 + [1] * 14 + [0] * 86})
+    >>> df = pd.DataFrame({"arm": ["control"] * 100 + ["offer"] * 100,
+    ...                    "churned": [1] * 20 + [0] * 80 + [1] * 14 + [0] * 86})
     >>> r = analyze(d, df)
     >>> round(r.metrics["churn"].omnibus.p_value, 2)
     0.26

@@ -98,7 +98,8 @@ def _open_duckdb_url(url: str, base_dir: str | Path | None) -> ir.Table:
         raise DataError(f"DuckDB database {str(path)!r} does not exist; check the source URL")
     con = ibis.duckdb.connect(str(path), read_only=True)
     if table not in con.list_tables():
-        raise DataError(f"DuckDB database {str(path)!r} has no table {table!r}{close_matches(table, con.list_tables())}")
+        hint = close_matches(table, con.list_tables())
+        raise DataError(f"DuckDB database {str(path)!r} has no table {table!r}{hint}")
     return con.table(table)
 
 

@@ -132,11 +132,12 @@ def print_experiment(result: ExperimentResult, console: Console) -> None:
         for arm, e in m.arms.items():
             c = comps.get(arm)
             f = (lambda v: fmt_pct(v, 2)) if pct else (lambda v: f"{v:,.3f}")
+            g = (lambda v: f"{100 * v:+.2f} pp") if pct else (lambda v: f"{v:+,.3f}")
             row = [arm, f"{e.n:,}", f(e.mean), f"{f(e.ci[0])} – {f(e.ci[1])}"]
             if c is None:
                 row += ["(control)", "", "", "", ""]
             else:
-                row += [f(c.diff), f"{f(c.ci[0])} – {f(c.ci[1])}", fmt_p(c.p_value), fmt_p(c.p_adjusted),
+                row += [g(c.diff), f"{g(c.ci[0])} – {g(c.ci[1])}", fmt_p(c.p_value), fmt_p(c.p_adjusted),
                         fmt_pct(c.rel_lift)]
             t.add_row(*row)
         console.print(t)

@@ -560,7 +560,7 @@ def simulate_operator(config: SimulationConfig | None = None, *, rng: np.random.
     monthly_bill = arpu - np.where(accepted & (arm_idx == 2), discount_amount, 0.0)
     s_pre, s_post = cfg.revenue_pre_noise_sd, cfg.revenue_noise_sd
     revenue_pre = 3.0 * arpu * np.exp(r_out.normal(-s_pre**2 / 2, s_pre, n))
-    active_days = np.minimum(t_churn, 90.0)
+    active_days = np.minimum(observed, 90.0)  # what the extract can see: churn day, or as_of if earlier
     revenue_90 = monthly_bill * (active_days / DAYS_PER_MONTH) * np.exp(r_out.normal(-s_post**2 / 2, s_post, n))
 
     # true expected 90-day revenue under each arm (noise has mean one)
@@ -882,7 +882,7 @@ def write_simulation(sim: Simulation, out_dir: Path, force: bool = False) -> dic
     SimulationConfigError
         ``out_dir`` exists and is not a folder.
     """
-    from experiments.cli._common import to_json, write_outputs
+    from experiments.io import to_json, write_outputs
 
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():

@@ -8,20 +8,26 @@ overwrite without ``--force`` and writes each file through a temporary file and 
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
-import tempfile
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from experiments.errors import OutputExistsError, RetentionError
+from experiments.errors import RetentionError
+from experiments.io import atomic_write_bytes, check_writable, to_json, write_outputs
 
-console = Console(highlight=False, soft_wrap=True)
+__all__ = ["atomic_write_bytes", "check_writable", "console", "domain_errors", "err_console", "fail",
+           "is_interactive", "register_domain_error", "to_json", "write_outputs"]
+
+def _width() -> int | None:
+    """Terminal width, or 140 columns when output goes to a file or pipe (Rich would assume 80)."""
+    return None if sys.stdout.isatty() else 140
+
+
+console = Console(highlight=False, width=_width())
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 #: Exception types that mean "the user's input is wrong". Stand-alone packages (causal, survival) define their own
@@ -59,56 +65,6 @@ def domain_errors(func: F) -> F:
             raise fail(f"permission denied: {exc.filename or exc}") from None
 
     return wrapper  # type: ignore[return-value]
-
-
-def check_writable(paths: list[Path], force: bool) -> None:
-    """Raise :class:`OutputExistsError` if any path exists and ``force`` is false."""
-    existing = [str(p) for p in paths if p.exists()]
-    if existing and not force:
-        raise OutputExistsError(
-            f"output {existing[0]!r} already exists" + (f" (and {len(existing) - 1} more)" if len(existing) > 1 else "")
-            + "; pass --force to overwrite it or choose another --out"
-        )
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_outputs(files: Mapping[Path, bytes | str], force: bool) -> None:
-    """Write several files only after all of them are ready; refuse to overwrite unless ``force``.
-
-    The contents are produced before this is called, so a failure in the analysis never leaves a partial output.
-    """
-    check_writable(list(files), force)
-    for path, content in files.items():
-        atomic_write_bytes(path, content.encode("utf-8") if isinstance(content, str) else content)
-
-
-def to_json(obj: Any) -> str:
-    """JSON text with NaN/inf written as null (strict JSON readers reject NaN)."""
-
-    def clean(x: Any) -> Any:
-        if isinstance(x, float):
-            return x if x == x and x not in (float("inf"), float("-inf")) else None
-        if isinstance(x, dict):
-            return {str(k): clean(v) for k, v in x.items()}
-        if isinstance(x, (list, tuple)):
-            return [clean(v) for v in x]
-        if hasattr(x, "item") and callable(x.item):  # numpy scalars
-            return clean(x.item())
-        return x
-
-    return json.dumps(clean(obj), indent=2, ensure_ascii=False) + "\n"
 
 
 def is_interactive() -> bool:

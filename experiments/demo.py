@@ -1,0 +1,106 @@
+"""The whole loop on a simulated operator: simulate, analyze, and write the report.
+
+:func:`run_demo` is what ``retention demo`` runs. Each step is a plain function call on the public API, so the demo
+doubles as an example of using the framework from Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from experiments.sections import ReportSection
+
+REPORT_FILES = ("report.html", "results.json", "results.xlsx")
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo produced.
+
+    Attributes
+    ----------
+    out : Path
+        Output folder.
+    files : dict[str, Path]
+        Every file written, by name.
+    sections : list[ReportSection]
+        Report sections in order.
+    results : dict
+        The JSON written to ``results.json``.
+    """
+
+    out: Path
+    files: dict[str, Path]
+    sections: list[ReportSection]
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+def excel_bytes(sections: list[ReportSection]) -> bytes:
+    """All tables of the report as one workbook, one sheet per table (names cut to Excel's 31 characters)."""
+    import io
+
+    import pandas as pd
+
+    buf = io.BytesIO()
+    used: set[str] = set()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
+        for s in sections:
+            for i, (_caption, df) in enumerate(s.tables):
+                name = f"{s.key}_{i + 1}"[:31]
+                while name in used:
+                    name = name[:28] + f"_{len(used)}"
+                used.add(name)
+                df.to_excel(xl, sheet_name=name, index=False)
+                xl.sheets[name]["A1"].comment = None
+        index = pd.DataFrame([{"section": s.title, "sheet": f"{s.key}_{i + 1}"[:31], "table": cap}
+                              for s in sections for i, (cap, _) in enumerate(s.tables)])
+        index.to_excel(xl, sheet_name="contents", index=False)
+    return buf.getvalue()
+
+
+def run_demo(out: Path, *, subscribers: int = 200_000, seed: int = 20260701, force: bool = False,
+             step: Callable[[str], None] = lambda _msg: None) -> DemoResult:
+    """Simulate an operator and run the whole loop on the embedded DuckDB engine.
+
+    Parameters
+    ----------
+    out : Path
+        Folder for the simulated data and the report (``report.html``, ``results.json``, ``results.xlsx``).
+    subscribers : int
+        Size of the simulated eligible population.
+    seed : int
+        Seed of the simulation; the same seed gives the same data and numbers.
+    force : bool
+        Overwrite existing files in ``out``.
+    step : callable
+        Called with a short message as each step starts (the CLI draws progress with it).
+    """
+    from experiments.analyze import analyze
+    from experiments.design import load_design
+    from experiments.io import check_writable, to_json, write_outputs
+    from experiments.report import experiment_section, render_html
+    from experiments.simulate import OUTPUT_FILES, simulate_operator, write_simulation
+
+    out = Path(out)
+    check_writable([out / f for f in (*OUTPUT_FILES, *REPORT_FILES)], force)
+    step(f"Simulating {subscribers:,} subscribers, a 3-arm experiment and a region × month panel")
+    sim = simulate_operator(n_subscribers=subscribers, rng=seed)
+    files = write_simulation(sim, out, force=force)
+    design = load_design(files["design"])
+
+    step("Analyzing the experiment (per-arm sums in DuckDB)")
+    result = analyze(design)
+    sections = [experiment_section(result)]
+    results: dict[str, Any] = {"experiment": result.to_dict()}
+
+    step("Writing the report")
+    title = "Retention offers: flow pack vs contract discount"
+    html = render_html(sections, title, subtitle=f"Simulated operator, {subscribers:,} subscribers, seed {seed}")
+    report_files = {out / "report.html": html, out / "results.json": to_json(results),
+                    out / "results.xlsx": excel_bytes(sections)}
+    write_outputs(report_files, force=force)
+    files.update({p.stem if p.suffix != ".xlsx" else "xlsx": p for p in report_files})
+    return DemoResult(out, files, sections, results)
