@@ -56,6 +56,13 @@ def experiment_checks(result: ExperimentResult) -> list[TrustCheck]:
                          f"arm sizes match the design weights (χ² p = {s.p_value:.3f}).")
     checks = [srm]
     for m in result.metrics.values():
+        for r in m.non_inferiority:
+            if not r.passed:
+                bound = fmt_pct(r.bound) if r.relative else f"{r.bound:+.3g}"
+                checks.append(TrustCheck(f"Guardrail {m.name}", "warning",
+                                         f"{r.arm}: not shown to stay within the margin "
+                                         f"({bound} worst plausible change vs margin "
+                                         f"{fmt_pct(r.margin) if r.relative else r.margin})."))
         if m.excluded_immature:
             total = sum(result.units.values())
             share = m.excluded_immature / total
@@ -179,13 +186,19 @@ def render_html(sections: Sequence[ReportSection], title: str, subtitle: str = "
 
 
 def _table_html(df) -> str:
-    def fmt(v):
+    """A tidy table as HTML: p-values as people read them, other numbers to 4 significant digits."""
+
+    def fmt(col: str, v) -> str:
         if isinstance(v, float):
             if v != v:
                 return ""
+            if "p_value" in col or col.startswith("p_") or col.endswith("_p"):
+                return fmt_p(v)
             return f"{v:,.4g}" if abs(v) < 1e5 else f"{v:,.0f}"
         return html.escape(str(v))
 
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{fmt(v)}</td>" for v in row) + "</tr>" for row in df.itertuples(index=False))
-    return f'<table class="tidy"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    cols = [str(c) for c in df.columns]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{fmt(c, v)}</td>" for c, v in zip(cols, row, strict=True)) + "</tr>"
+                   for row in df.itertuples(index=False))
+    return f'<div class="scroll"><table class="tidy"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
