@@ -341,7 +341,7 @@ def cumulative_hazard(t: float | np.ndarray, rate: np.ndarray, bump: float, lo: 
 
     Examples
     --------
-    >>> float(cumulative_hazard(10.0, np.array([0.1]), 3.0, np.array([2.0]), np.array([4.0]))[0])
+    >>> round(float(cumulative_hazard(10.0, np.array([0.1]), 3.0, np.array([2.0]), np.array([4.0]))[0]), 12)
     1.4
     """
     overlap = np.clip(np.minimum(t, hi) - lo, 0.0, None)
@@ -714,8 +714,8 @@ def _twfe_estimand(effect: np.ndarray, treated: np.ndarray) -> float:
 
 
 def _truth_dict(cfg: SimulationConfig, seed: int | None, n: int, churn_prob: dict[str, dict[int, np.ndarray]],
-                rev_true: dict[str, np.ndarray], rmst_true: dict[str, np.ndarray], p_act_fp: np.ndarray, p_acc_d: np.ndarray,
-                promo_truth: dict[str, Any], arm_idx: np.ndarray, bump: float) -> dict[str, Any]:
+                rev_true: dict[str, np.ndarray], rmst_true: dict[str, np.ndarray], p_act_fp: np.ndarray,
+                p_acc_d: np.ndarray, promo_truth: dict[str, Any], arm_idx: np.ndarray, bump: float) -> dict[str, Any]:
     control = {f"churn_{h}d": float(churn_prob["control"][h].mean()) for h in HORIZONS}
     control["revenue_90d"] = float(rev_true["control"].mean())
     ate: dict[str, dict[str, float]] = {}

@@ -26,6 +26,7 @@ def simulate(
     design.yaml. The true effects (truth*.parquet/json) are for tests; analyses read experiment.parquet through
     design.yaml. The data-generating process is documented in docs/simulator.md.
     """
+    from experiments.cli._common import check_writable
     from experiments.simulate import (
         MIN_SUBSCRIBERS,
         OUTPUT_FILES,
@@ -33,7 +34,6 @@ def simulate(
         simulate_operator,
         write_simulation,
     )
-    from experiments.cli._common import check_writable
 
     if subscribers < MIN_SUBSCRIBERS:
         raise SimulationConfigError(
