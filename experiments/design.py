@@ -263,8 +263,54 @@ class ExperimentDesign(_Model):
         return resolve_location(location, self.path.parent if self.path else Path.cwd())
 
 
+class DidData(_Model):
+    """Where the competitor-promotion panel is and which columns play which part (issue 4)."""
+
+    source: str
+    unit: str
+    time: str
+    outcome: str
+    treat: str
+    weight: str | None = None
+    cluster: str | None = None
+    covariates: list[str] = []
+    start: str | None = None
+    value: str | None = None
+
+
+class DidAnalysis(_Model):
+    """Inference settings of a difference-in-differences study (choices mirror ``causal.did``)."""
+
+    se: Literal["auto", "iid", "hc1", "cluster", "wild"] = "auto"
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    staggered: bool = False
+    control: Literal["never", "notyet"] = "never"
+    event_window: tuple[int, int] | None = None
+    n_boot: int = Field(9999, ge=99)
+    n_perm: int = Field(999, ge=0)
+    n_placebo: int = Field(200, ge=0)
+    seed: int | None = 20261122
+
+
+class DidDesign(_Model):
+    """A competitor-promotion difference-in-differences study, run by ``retention did DESIGN``."""
+
+    kind: Literal["did"]
+    name: str
+    description: str | None = None
+    data: DidData
+    analysis: DidAnalysis = DidAnalysis()
+    value_per_subscriber: float | None = Field(None, ge=0)
+    path: Path | None = Field(None, exclude=True)
+
+    def resolve(self, location: str) -> str:
+        """Resolve a source location relative to the design file's folder."""
+        return resolve_location(location, self.path.parent if self.path else Path.cwd())
+
+
 #: Registry of design kinds: the value of ``kind:`` in the YAML mapped to its model class.
 DESIGN_KINDS: dict[str, type[_Model]] = {"experiment": ExperimentDesign}
+DESIGN_KINDS["did"] = DidDesign
 
 
 def resolve_location(location: str, base: Path) -> str:
