@@ -49,6 +49,10 @@ PLANS: tuple[str, str, str] = ("prepaid", "postpaid_standard", "postpaid_premium
 NO_CONTRACT_DAYS = 1095
 #: Smallest population the simulator accepts: every arm × region cell must be populated.
 MIN_SUBSCRIBERS = 1_000
+#: Largest population (memory: about 1.3 GB peak per million subscribers including writing the files).
+MAX_SUBSCRIBERS = 20_000_000
+#: Days at which ``truth["survival"]["curve"]`` gives each arm's mean analytic survival S(t).
+CURVE_DAYS: tuple[int, ...] = (7, 14, 30, 45, 60, 90, 120, 150, 180)
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12
 #: Horizons (days after assignment) of the binary churn outcomes.
 HORIZONS: tuple[int, int, int] = (30, 60, 90)
@@ -68,7 +72,7 @@ class SimulationConfigError(RetentionError):
     """A simulation setting is out of range or unknown."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SimulationConfig:
     """Every parameter of the data-generating process (see ``docs/simulator.md`` for the formulas).
 
@@ -254,8 +258,9 @@ class SimulationConfig:
             raise bad("n_subscribers", self.n_subscribers,
                       f"the simulator needs at least {MIN_SUBSCRIBERS} subscribers so that every arm and region "
                       f"is populated; use {MIN_SUBSCRIBERS} or more")
-        if self.n_subscribers > 50_000_000:
-            raise bad("n_subscribers", self.n_subscribers, "use at most 50,000,000 (memory)")
+        if self.n_subscribers > MAX_SUBSCRIBERS:
+            raise bad("n_subscribers", self.n_subscribers,
+                      f"use at most {MAX_SUBSCRIBERS:,} (about 1.3 GB of memory per million subscribers)")
         if not 2 <= self.n_regions <= 99:
             raise bad("n_regions", self.n_regions, "use between 2 and 99 regions (labels R01..R99)")
         if self.assignment_days < 1:
@@ -288,7 +293,7 @@ class SimulationConfig:
         return self
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Simulation:
     """The output of :func:`simulate_operator`.
 
@@ -564,6 +569,17 @@ def simulate_operator(config: SimulationConfig | None = None, *, rng: np.random.
     revenue_90 = monthly_bill * (active_days / DAYS_PER_MONTH) * np.exp(r_out.normal(-s_post**2 / 2, s_post, n))
 
     # true expected 90-day revenue under each arm (noise has mean one)
+    def mixture(fn: Any, t: float) -> dict[str, np.ndarray]:
+        """Per-subscriber value of a survival functional under each arm (offer taken with its probability)."""
+        base = fn(t)
+        return {"control": base, "flow_pack": p_act_fp * fn(t, hr_fp) + (1 - p_act_fp) * base,
+                "contract_discount": p_acc_d * fn(t, hr_d) + (1 - p_acc_d) * base}
+
+    curve: dict[str, list[float]] = {a: [] for a in ARMS}
+    for day in CURVE_DAYS:
+        for a, v in mixture(surv, float(day)).items():
+            curve[a].append(float(v.mean()))
+    rmst_150 = {a: float(v.mean()) for a, v in mixture(rmst, 150.0).items()}
     rm0, rm_fp, rm_d = rmst(90.0), rmst(90.0, hr_fp), rmst(90.0, hr_d)
     rmst_true = {
         "control": rm0,
@@ -628,6 +644,8 @@ def simulate_operator(config: SimulationConfig | None = None, *, rng: np.random.
 
     truth = _truth_dict(cfg, seed, n, churn_prob, rev_true, rmst_true, p_act_fp, p_acc_d, promo_truth, arm_idx,
                         bump)
+    truth["survival"]["curve"] = {"days": list(CURVE_DAYS), **curve}
+    truth["survival"]["rmst_150d_days"] = rmst_150
     return Simulation(config=cfg, subscribers=subscribers, experiment=experiment, panel=panel,
                       truth_effects=truth_effects, truth=truth)
 
@@ -765,6 +783,9 @@ def _truth_dict(cfg: SimulationConfig, seed: int | None, n: int, churn_prob: dic
                                   "near_end_days": cfg.discount_near_end_days,
                                   "acceptance": list(cfg.discount_acceptance)},
             "rmst_90d_days": {a: float(rmst_true[a].mean()) for a in ARMS},
+            "note": "the offers' hazard ratios differ by subscriber and act only when the offer is taken, so the "
+                    "arm-level hazards are not proportional and no single Cox hazard ratio is the truth; compare "
+                    "curves, churn probabilities and RMST instead",
         },
         "config": _config_dict(cfg),
     }
@@ -794,7 +815,7 @@ def design_yaml(sim: Simulation, source: str = "experiment.parquet") -> str:
     True
     """
     cfg = sim.config
-    w = cfg.arm_weights
+    w = [float(x) for x in cfg.arm_weights]
     return f"""\
 # Written by `retention simulate`: the design of the simulated retention experiment.
 kind: experiment

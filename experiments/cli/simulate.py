@@ -16,7 +16,8 @@ DEFAULT_SEED = 20260701
 @domain_errors
 def simulate(
     out: Path = typer.Option(..., "--out", help="Folder to write the files into (created if missing)."),
-    subscribers: int = typer.Option(200_000, "--subscribers", help="Number of eligible subscribers (>= 1,000)."),
+    subscribers: int = typer.Option(200_000, "--subscribers",
+                                    help="Number of eligible subscribers (1,000 to 20,000,000)."),
     seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Seed of the random streams; same seed, same files."),
     force: bool = typer.Option(False, "--force", help="Overwrite files that already exist in --out."),
 ) -> None:
@@ -28,6 +29,7 @@ def simulate(
     """
     from experiments.cli._common import check_writable
     from experiments.simulate import (
+        MAX_SUBSCRIBERS,
         MIN_SUBSCRIBERS,
         OUTPUT_FILES,
         SimulationConfigError,
@@ -39,6 +41,11 @@ def simulate(
         raise SimulationConfigError(
             f"--subscribers: found {subscribers}; the simulator needs at least {MIN_SUBSCRIBERS} so that every "
             f"arm and region is populated; pass --subscribers {MIN_SUBSCRIBERS} or more"
+        )
+    if subscribers > MAX_SUBSCRIBERS:
+        raise SimulationConfigError(
+            f"--subscribers: found {subscribers:,}; the simulator holds everything in memory (about 1.3 GB per "
+            f"million subscribers); pass --subscribers {MAX_SUBSCRIBERS:,} or fewer"
         )
     if seed < 0:
         raise SimulationConfigError(f"--seed: found {seed}; pass a non-negative integer")

@@ -449,6 +449,33 @@ def _region_effects(s):
     return {r: math.log(level / base) for r, level in s.truth["promo"]["region_level"].items()}
 
 
+@pytest.mark.parametrize("arm", ARMS)
+def test_kaplan_meier_of_each_arm_matches_the_true_curve(sim, arm):
+    """Reference: lifelines.KaplanMeierFitter per arm vs truth.json's analytic mean survival curve (the curve a
+    survival analysis should recover). Days up to 150 only: nobody is censored before day 153, so the KM estimate
+    is a binomial proportion with SE sqrt(S(1-S)/n)."""
+    from lifelines import KaplanMeierFitter
+
+    curve = sim.truth["survival"]["curve"]
+    e = sim.experiment[sim.experiment["arm"] == arm]
+    km = KaplanMeierFitter().fit(e["time_to_churn_days"], e["churn_event"])
+    days = [d for d in curve["days"] if d <= 150]
+    got = km.survival_function_at_times(days).to_numpy()
+    truth = np.asarray(curve[arm][: len(days)])
+    se = np.sqrt(truth * (1 - truth) / len(e))
+    assert np.all(np.abs(got - truth) < Z_TOL * se), (got, truth)
+    assert np.all(np.diff(curve[arm]) < 0)  # a survival curve decreases
+
+
+def test_true_curves_and_rmst_order_the_arms(sim):
+    surv = sim.truth["survival"]
+    for arm in ARMS[1:]:
+        assert all(t < c for t, c in zip(surv["curve"]["control"], surv["curve"][arm], strict=True))
+        assert surv["rmst_150d_days"][arm] > surv["rmst_150d_days"]["control"]
+    day90 = surv["curve"]["days"].index(90)
+    assert math.isclose(1 - surv["curve"]["control"][day90], sim.truth["control"]["churn_90d"], rel_tol=1e-12)
+
+
 def test_documented_dgp_reproduces_the_truth(sim):
     """Rebuilding p90_control from the documented formulas and public parameters gives the simulator's truth."""
     p = _p_control(sim, 90)
@@ -565,6 +592,13 @@ def test_write_simulation_files_and_design(tmp_path, small):
     assert truth["n"] == 5_000 and truth["as_of"] == "2026-12-28"
 
 
+def test_design_renders_overridden_weights_as_plain_numbers(tmp_path):
+    sim = simulate_operator(n_subscribers=1_000, rng=1, arm_weights=tuple(np.array([0.5, 0.25, 0.25])))
+    paths = write_simulation(sim, tmp_path)
+    design = load_design(paths["design"])
+    assert design.arms["control"].weight == 0.5 and design.arms["flow_pack"].weight == 0.25
+
+
 @pytest.mark.parametrize("name", ["subscribers", "experiment", "panel", "truth_effects"])
 def test_parquet_round_trip(tmp_path, small, name):
     import pyarrow.parquet as pq
@@ -630,6 +664,7 @@ def test_cli_refuses_to_overwrite_without_force(tmp_path):
 
 @pytest.mark.parametrize(("args", "needle"), [
     (["--subscribers", str(MIN_SUBSCRIBERS - 1)], "--subscribers"),
+    (["--subscribers", "20000001"], "--subscribers"),
     (["--seed", "-3"], "--seed"),
 ])
 def test_cli_bad_flags_exit_2_with_one_line_and_no_files(tmp_path, args, needle):
