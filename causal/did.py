@@ -129,7 +129,7 @@ class DidResult:
     event_study : pandas.DataFrame
         ``rel_time``, ``coef``, ``se``, ``ci_lo``, ``ci_hi`` (reference period −1 with coef 0).
     pretrend_stat, pretrend_p : float
-        Joint Wald test (F) of the event-study leads.
+        Joint Wald test (F) of the event-study leads; with ``staggered``, the Callaway–Sant'Anna pre-test (χ²).
     staggered : StaggeredResult or None
         Callaway–Sant'Anna results.
     refutations : dict[str, Refutation]
@@ -414,6 +414,22 @@ def estimate(cells: CellStats, cfg: DiD) -> DidResult:
             f"for comparison: {att:.4g}."
         )
     refs: dict[str, Refutation] = {"pretrend": pretrend_refutation(pre_stat, pre_p, pre_q, cfg.alpha)}
+    if stag is not None:
+        # With staggered starts and effects that differ by cohort, TWFE event-study leads are contaminated by other
+        # cohorts' lags (Sun and Abraham 2021); the Callaway–Sant'Anna pre-test compares clean 2×2 cells instead.
+        twfe_pre = refs["pretrend"]
+        cs_pre = pretrend_refutation(stag.pretest_w / max(stag.pretest_df, 1), stag.pretest_p, stag.pretest_df,
+                                     cfg.alpha)
+        refs["pretrend"] = Refutation(
+            "pretrend", stag.pretest_w, stag.pretest_p, cs_pre.passed,
+            cs_pre.message.replace("event-study coefficients", "group-time effects (Callaway–Sant'Anna)")
+            .replace(f"Wald F = {cs_pre.estimate:.3g}", f"Wald χ² = {stag.pretest_w:.3g}, {stag.pretest_df} df")
+            + f" The TWFE event-study leads give F = {pre_stat:.3g} (p = {pre_p:.3f}); with cohort-specific effects "
+            "those leads are contaminated by other cohorts' effects, so the staggered pre-test decides.",
+            {"n_leads": stag.pretest_df, "twfe_leads_stat": twfe_pre.estimate, "twfe_leads_p": twfe_pre.p_value,
+             "twfe_leads_n": pre_q},
+        )
+        pre_stat, pre_p = stag.pretest_w, stag.pretest_p
     if cfg.refute:
         refs.update(_refutations(cells, lay, cfg, Xd, att, ci, rng))
     if cfg.n_perm:

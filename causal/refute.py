@@ -190,5 +190,5 @@ def randomization_test(
         draws[b] = fit_coef(keep, ((s >= 0) & (pos >= s)).astype(float))
     draws = draws[np.isfinite(draws)]
     p = float((1 + np.sum(np.abs(draws) >= abs(actual))) / (1 + len(draws)))
-    msg = (f"Randomization inference ({len(draws)} permutations of start dates across units): p = {p:.3f}.")
+    msg = f"Randomization inference ({len(draws)} permutations of start dates across units): p = {p:.3f}."
     return Refutation("randomization", float(np.mean(draws)), p, True, msg, {"n_perm": int(len(draws))})

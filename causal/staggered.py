@@ -73,7 +73,8 @@ class StaggeredResult:
     pretest_p : float
         Its p-value.
     pretest_df : int
-        Number of pre-treatment ATT(g,t) tested.
+        Degrees of freedom: the rank of the pre-period covariance (the number of pre-treatment ATT(g,t) unless
+        there are more of them than units).
     control : str
         ``"never"`` or ``"notyet"``.
     n_units : int
@@ -254,8 +255,10 @@ def callaway_santanna(
     pre = np.flatnonzero(grp > tim)
     if len(pre):
         V = IF[:, pre].T @ IF[:, pre] / n
+        # with more pre-period cells than units V is singular: test on its rank (R's solve() would fail there)
+        q = int(np.linalg.matrix_rank(V))
         W = float(n * att[pre] @ np.linalg.pinv(V) @ att[pre])
-        pw, q = float(stats.chi2.sf(W, len(pre))), len(pre)
+        pw = float(stats.chi2.sf(W, q))
     else:
         W, pw, q = float("nan"), float("nan"), 0
     gt["ci_lo"] = gt["att"] - z * gt["se"]
