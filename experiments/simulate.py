@@ -557,15 +557,19 @@ def simulate_operator(config: SimulationConfig | None = None, *, rng: np.random.
     hr_taken = np.where(accepted & (arm_idx == 1), hr_fp, np.where(accepted & (arm_idx == 2), hr_d, 1.0))
     rate = rate0 * hr_taken
     t_churn = invert_cumulative_hazard(r_out.exponential(1.0, n), rate, bump, lo, hi)
-    event = t_churn <= follow_up
-    observed = np.where(event, t_churn, follow_up)
+    # Churn is recorded as a day number: churn at time T falls on day ceil(T) (1 = the first day after assignment).
+    # For integer X, ceil(T) <= X exactly when T <= X, so churned_Xd and the analytic P(T <= X) agree exactly.
+    churn_day = np.ceil(t_churn)
+    event = churn_day <= follow_up
+    observed = np.where(event, churn_day, follow_up)
     churned = {h: (event & (observed <= h)).astype(np.int64) for h in HORIZONS}
 
     discount_amount = np.minimum(cfg.discount_monthly, cfg.discount_max_share * arpu)
     monthly_bill = arpu - np.where(accepted & (arm_idx == 2), discount_amount, 0.0)
     s_pre, s_post = cfg.revenue_pre_noise_sd, cfg.revenue_noise_sd
     revenue_pre = 3.0 * arpu * np.exp(r_out.normal(-s_pre**2 / 2, s_pre, n))
-    active_days = np.minimum(observed, 90.0)  # what the extract can see: churn day, or as_of if earlier
+    # billing is prorated to the moment of churn (or stops at as_of if that comes first)
+    active_days = np.minimum(np.where(event, t_churn, follow_up), 90.0)
     revenue_90 = monthly_bill * (active_days / DAYS_PER_MONTH) * np.exp(r_out.normal(-s_post**2 / 2, s_post, n))
 
     # true expected 90-day revenue under each arm (noise has mean one)
