@@ -227,7 +227,8 @@ class MonitorResult:
                 "srm_p_value": self.srm_p_value, "planned_total": self.planned_total, "tuning": self.tuning,
                 "alpha_per_comparison": self.alpha_per_comparison,
                 "sequences": [s.to_dict() for s in self.latest],
-                "path": self.path.to_dict(orient="records")}
+                "path": [{**row, "look": None if row.get("look") is None else str(pd_date(row["look"]))}
+                         for row in self.path.to_dict(orient="records")]}
 
     def _repr_html_(self) -> str:
         return f"<p>{self.message}</p>" + self.summary().to_html(index=False)
@@ -247,6 +248,11 @@ class MonitorResult:
         fig.update_layout(xaxis_title="units so far", yaxis_title=f"{self.metric}: treatment − control",
                           title="Always-valid confidence sequence")
         return fig
+
+
+def pd_date(x: Any) -> Any:
+    """A look's date as ``datetime.date`` (pandas Timestamps included)."""
+    return x.date() if hasattr(x, "date") and callable(x.date) else x
 
 
 def monitor(design: Any, data: Any = None, *, tuning: float | None = None,
