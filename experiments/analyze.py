@@ -275,7 +275,10 @@ def analyze(design: ExperimentDesign, data: Any = None, *, as_of: date | None = 
     notes: list[str] = []
     d = design.data
     if d.unit is not None:
-        rows, distinct = data_mod.count_duplicates(table, d.unit)
+        rows, distinct, nulls = data_mod.count_duplicates(table, d.unit)
+        if nulls:
+            raise DataError(f"column {d.unit!r} (data.unit) has {nulls} missing id(s) among {rows} rows; every unit "
+                            "needs an id — drop or repair those rows")
         if rows != distinct:
             raise DataError(f"column {d.unit!r} (data.unit) has {rows - distinct} duplicate id(s) among {rows} rows; "
                             "each unit must appear once — deduplicate the outcome table")

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 def _duckdb():
     import ibis
 
-    return ibis.duckdb.connect()
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET enable_progress_bar = false")  # the CLI draws its own progress; DuckDB's would garble it
+    return con
 
 
 def open_table(source: Any, *, base_dir: str | Path | None = None) -> ir.Table:
@@ -231,11 +233,35 @@ def aggregate_stats(
     return df
 
 
-def count_duplicates(table: ir.Table, unit: str) -> tuple[int, int]:
-    """Return ``(rows, distinct units)`` computed by the engine."""
-    out = table.aggregate(rows=table.count(), units=table[unit].nunique(), nulls=table[unit].isnull().sum())
-    row = out.execute().iloc[0]
-    return int(row["rows"]), int(row["units"]) + (1 if int(row["nulls"] or 0) else 0)
+BITMAP_MAX_RANGE = 1 << 30  # 128 MiB of bits: above this id range the engine's COUNT(DISTINCT) is used
+
+
+def count_duplicates(table: ir.Table, unit: str) -> tuple[int, int, int]:
+    """Return ``(rows, distinct non-null units, null units)``, computed by the engine.
+
+    On DuckDB with integer ids spanning at most :data:`BITMAP_MAX_RANGE` values, distinct ids are counted with
+    ``bit_count(bitstring_agg(id, min, max))`` — a bitmap instead of a hash table, several times faster and
+    smaller than ``COUNT(DISTINCT)`` at 10M rows; elsewhere ``COUNT(DISTINCT)`` runs on the table's own backend.
+    """
+    import ibis
+
+    col = table[unit]
+    integer = col.type().is_integer()
+    aggs = {"rows": table.count(), "nulls": col.isnull().cast("int64").sum()}
+    if integer:
+        aggs.update(lo=col.min(), hi=col.max())
+    head = table.aggregate(**aggs).execute().iloc[0]
+    rows, nulls = int(head["rows"]), int(head["nulls"] or 0)
+    if rows == nulls:
+        return rows, 0, nulls
+    backend = table.get_backend() if hasattr(table, "get_backend") else None
+    if integer and getattr(backend, "name", "") == "duckdb" and int(head["hi"]) - int(head["lo"]) < BITMAP_MAX_RANGE:
+        lo, hi = int(head["lo"]), int(head["hi"])
+        inner = ibis.to_sql(table.select(col.name("u")).filter(col.notnull()), dialect="duckdb")
+        distinct = backend.raw_sql(f"SELECT bit_count(bitstring_agg(u, {lo}, {hi})) FROM ({inner})").fetchone()[0]
+    else:
+        distinct = col.nunique().execute()
+    return rows, int(distinct), nulls
 
 
 def max_date(table: ir.Table, column: str) -> date | None:

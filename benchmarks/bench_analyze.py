@@ -1,0 +1,121 @@
+"""Benchmark: ``retention analyze`` on a large Parquet file against what an analyst would otherwise run.
+
+Three whole processes on the same file, in the same run:
+
+(a) pandas + scipy: read the columns, group by arm, run χ², two-proportion z tests and Welch t-tests, CUPED.
+(b) bare DuckDB: one ``GROUP BY arm`` computing the same sums (the floor: no statistics, no checks).
+(c) ``retention analyze DESIGN --out DIR``: validation (schema, duplicates, labels, 0/1, NaN), per-arm sums in DuckDB
+    through Ibis, all statistics, results.json.
+
+Usage: ``python benchmarks/bench_analyze.py [--rows 10000000]``. Data goes to ``benchmarks/data/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _harness import measure, table  # noqa: E402
+
+HERE = Path(__file__).parent
+
+PANDAS_SCRIPT = r"""
+import sys, json
+import numpy as np, pandas as pd
+from scipy import stats
+df = pd.read_parquet(sys.argv[1], columns=["subscriber_id", "arm", "churned_90d", "revenue_90d", "revenue_pre_90d"])
+assert df["subscriber_id"].is_unique
+g = df.groupby("arm")
+n = g.size(); k = g["churned_90d"].sum()
+chi2 = stats.chi2_contingency(np.column_stack([k, n - k]), correction=False)
+out = {"chi2_p": chi2.pvalue}
+ctrl = df[df.arm == "control"]
+theta = np.cov(df.revenue_pre_90d, df.revenue_90d)[0, 1] / df.revenue_pre_90d.var()
+xbar = df.revenue_pre_90d.mean()
+for arm in ["flow_pack", "contract_discount"]:
+    t = df[df.arm == arm]
+    p1, p0 = t.churned_90d.mean(), ctrl.churned_90d.mean()
+    pool = (t.churned_90d.sum() + ctrl.churned_90d.sum()) / (len(t) + len(ctrl))
+    z = (p1 - p0) / np.sqrt(pool * (1 - pool) * (1 / len(t) + 1 / len(ctrl)))
+    w = stats.ttest_ind(t.revenue_90d, ctrl.revenue_90d, equal_var=False)
+    ya = t.revenue_90d - theta * (t.revenue_pre_90d - xbar); yc = ctrl.revenue_90d - theta * (ctrl.revenue_pre_90d - xbar)
+    c = stats.ttest_ind(ya, yc, equal_var=False)
+    out[arm] = {"diff": p1 - p0, "z_p": 2 * stats.norm.sf(abs(z)), "welch_p": w.pvalue, "cuped_p": c.pvalue}
+print(json.dumps(out))
+"""
+
+DUCKDB_SCRIPT = r"""
+import sys, duckdb
+con = duckdb.connect()
+print(con.execute(f'''SELECT arm, count(*) n, sum(churned_90d) s, sum(churned_90d*churned_90d) ss,
+  sum(revenue_90d) r, sum(revenue_90d*revenue_90d) rr, sum(revenue_pre_90d) x, sum(revenue_pre_90d*revenue_pre_90d) xx,
+  sum(revenue_pre_90d*revenue_90d) xy FROM read_parquet('{sys.argv[1]}') GROUP BY arm''').fetchall())
+"""
+
+DESIGN = """
+name: bench
+data: {source: SOURCE, unit: subscriber_id, arm: arm}
+arms: {control: {weight: 0.34}, flow_pack: {weight: 0.33}, contract_discount: {weight: 0.33}}
+control: control
+metrics:
+  - {name: churn_90d, column: churned_90d, kind: binary, direction: decrease, role: primary}
+  - {name: revenue_90d, column: revenue_90d, kind: continuous, role: guardrail, covariate: revenue_pre_90d,
+     non_inferiority: {margin: -0.02, relative: true}}
+"""
+
+
+def generate(path: Path, rows: int, seed: int = 1) -> None:
+    """Write ``rows`` synthetic outcome rows in chunks (bounded memory)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    chunk = 1_000_000
+    arms = np.array(["control", "flow_pack", "contract_discount"])
+    writer = None
+    for start in range(0, rows, chunk):
+        m = min(chunk, rows - start)
+        arm_idx = rng.choice(3, m, p=[0.34, 0.33, 0.33])
+        pre = rng.gamma(5.0, 20.0, m)
+        p = np.array([0.16, 0.14, 0.13])[arm_idx]
+        batch = pa.table({"subscriber_id": np.arange(start, start + m, dtype=np.int64),
+                          "arm": pa.array(arms[arm_idx]).dictionary_encode().cast(pa.string()),
+                          "churned_90d": (rng.random(m) < p).astype(np.int8),
+                          "revenue_90d": 0.9 * pre + rng.normal(0, 12, m), "revenue_pre_90d": pre})
+        if writer is None:
+            writer = pq.ParquetWriter(path, batch.schema)
+        writer.write_table(batch)
+    writer.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    args = ap.parse_args()
+    data = HERE / "data" / f"analyze_{args.rows}.parquet"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    if not data.exists():
+        print(f"generating {args.rows:,} rows → {data}", flush=True)
+        generate(data, args.rows)
+    py = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        design = Path(tmp) / "design.yaml"
+        design.write_text(DESIGN.replace("SOURCE", str(data)))
+        runs = [
+            ("retention analyze", measure([py, "-m", "experiments", "analyze", str(design), "--out", f"{tmp}/out"])),
+            ("(a) pandas + scipy", measure([py, "-c", PANDAS_SCRIPT, str(data)])),
+            ("(b) bare DuckDB GROUP BY", measure([py, "-c", DUCKDB_SCRIPT, str(data)])),
+        ]
+    print(f"\n{args.rows:,} rows, 3 arms, binary + continuous metric with a CUPED covariate\n")
+    print(table(runs, reference="retention analyze"))
+    ours, pandas_, duck = (r for _, r in runs)
+    print(f"\nspeed-up vs pandas+scipy: {pandas_.seconds / ours.seconds:.2f}×; "
+          f"time vs bare DuckDB: {ours.seconds / duck.seconds:.2f}×; peak memory {ours.peak_mb:,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
