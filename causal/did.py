@@ -294,13 +294,13 @@ class _Layout:
     start: np.ndarray  # per unit, -1 never treated
 
 
-def _layout(cells: CellStats) -> _Layout:
+def _layout(cells: CellStats, treat: str = "treatment") -> _Layout:
     tab = cells.table
     unit_labels, unit_idx = np.unique(tab["unit"].to_numpy(), return_inverse=True)
     periods, pos = np.unique(tab["time"].to_numpy(), return_inverse=True)
     _, cl = np.unique(tab["cluster"].astype(str).to_numpy() if tab["cluster"].dtype == object
                       else tab["cluster"].to_numpy(), return_inverse=True)
-    starts = treatment_start(cells)
+    starts = treatment_start(cells, treat)
     period_pos = {p: i for i, p in enumerate(periods)}
     start = np.array([-1 if pd.isna(starts.get(u)) else period_pos[starts.get(u)] for u in unit_labels])
     return _Layout(unit_idx=unit_idx, unit_labels=unit_labels, pos=pos, periods=periods, cluster=cl, start=start)
@@ -353,7 +353,7 @@ def _choose_se(se: str, G: int, n_treated_clusters: int) -> tuple[str, str]:
 def estimate(cells: CellStats, cfg: DiD) -> DidResult:
     """Run the full analysis on cell statistics with the settings of ``cfg`` (a :class:`DiD`)."""
     tab = cells.table
-    lay = _layout(cells)
+    lay = _layout(cells, repr(cfg.treat))
     n_units = len(lay.unit_labels)
     G = int(lay.cluster.max()) + 1
     if G < 2:

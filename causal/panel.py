@@ -174,11 +174,14 @@ def cell_stats(
     import ibis
 
     covariates = tuple(covariates)
+    needed: dict[str, str | None] = {"unit": unit, "time": time, "outcome": outcome, "treatment": treat,
+                                     "weight": weight, "cluster": cluster, "value": value}
+    needed.update({f"covariate {c!r}": c for c in covariates})
     if _is_ibis(data):
         table = data
         source = table._find_backend().name if hasattr(table, "_find_backend") else "ibis"
     elif isinstance(data, pd.DataFrame):
-        _check_columns(list(map(str, data.columns)), {"unit": unit, "time": time})
+        _check_columns(list(map(str, data.columns)), needed)
         _check_pandas_time(data, time)
         keep = list(dict.fromkeys(c for c in (unit, time, outcome, treat, weight, cluster, value, *covariates)
                                   if c is not None and c in data.columns))
@@ -187,11 +190,7 @@ def cell_stats(
     else:
         raise PanelError(f"data must be a pandas DataFrame or an Ibis table; found {type(data).__name__}")
 
-    columns = list(table.columns)
-    needed: dict[str, str | None] = {"unit": unit, "time": time, "outcome": outcome, "treatment": treat,
-                                     "weight": weight, "cluster": cluster, "value": value}
-    needed.update({f"covariate {c!r}": c for c in covariates})
-    _check_columns(columns, needed)
+    _check_columns(list(table.columns), needed)
     schema = table.schema()
     time_kind = _time_kind(schema[time], time)
     for role, col in (("outcome", outcome), ("treatment", treat), ("weight", weight), ("value", value),
@@ -337,7 +336,11 @@ def _finish(out: pd.DataFrame, *, unit: str, time: str, outcome: str, treat: str
                      cluster_name=cluster if cluster is not None else unit, time_kind=time_kind, source=source)
 
 
-def treatment_start(cells: CellStats) -> pd.Series:
+def _py(x: Any) -> Any:
+    return x.item() if hasattr(x, "item") else x
+
+
+def treatment_start(cells: CellStats, treat: str = "treatment") -> pd.Series:
     """First treated period of every unit (NaN/NaT for never-treated units), checking the treatment is absorbing.
 
     Raises
@@ -361,8 +364,8 @@ def treatment_start(cells: CellStats) -> pd.Series:
             if not d[first:].all():
                 off = g["time"].to_numpy()[first:][d[first:] == 0][0]
                 raise TreatmentError(
-                    f"unit {u!r} is treated from period {g['time'].to_numpy()[first]!r} but untreated again in "
-                    f"period {off!r}; only absorbing (staggered) adoption is supported: a unit stays treated once it "
+                    f"{treat} column: unit {_py(u)!r} is treated from period {_py(g['time'].to_numpy()[first])!r} but "
+                    f"untreated again in period {_py(off)!r}; only absorbing (staggered) adoption is supported: a unit stays treated once it "
                     "starts. Code the promotion as 1 from its start onwards, or analyse each episode separately"
                 )
             starts[u] = g["time"].to_numpy()[first]
