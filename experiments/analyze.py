@@ -94,6 +94,8 @@ class ExperimentResult:
         The engine's aggregate table (one row per arm × stratum), for audit and pooling.
     notes : list[str]
         Plain statements of what was left out or assumed.
+    acceptance : dict[str, ArmEstimate]
+        Share of units per arm who accepted the offer (``data.acceptance``); empty when the design has none.
     """
 
     design: str
@@ -107,6 +109,7 @@ class ExperimentResult:
     correction: str
     strata: pd.DataFrame
     notes: list[str]
+    acceptance: dict[str, stats.ArmEstimate] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (the ``results.json`` schema)."""
@@ -115,6 +118,7 @@ class ExperimentResult:
             "as_of": self.as_of.isoformat() if self.as_of else None, "alpha": self.alpha,
             "correction": self.correction, "srm": self.srm.to_dict(),
             "metrics": {k: m.to_dict() for k, m in self.metrics.items()}, "notes": list(self.notes),
+            "acceptance": {a: e.to_dict() for a, e in self.acceptance.items()},
         }
 
     def summary(self) -> pd.DataFrame:
@@ -133,6 +137,9 @@ class ExperimentResult:
         return forest_plot(self, metric)
 
 
+ACCEPTANCE = "_acceptance"  # aggregate prefix of the acceptance column (not a metric; no maturity rule)
+
+
 def _metric_columns(design: ExperimentDesign, as_of: date | None) -> list[data_mod.MetricColumns]:
     out = []
     for m in design.metrics:
@@ -144,7 +151,7 @@ def _metric_columns(design: ExperimentDesign, as_of: date | None) -> list[data_m
 def _check_schema(table: Any, design: ExperimentDesign, stratum: str | None) -> None:
     d = design.data
     cols: dict[str, str | None] = {"data.arm": d.arm, "data.unit": d.unit, "data.assigned_at": d.assigned_at,
-                                   "data.stratum": stratum}
+                                   "data.stratum": stratum, "data.acceptance": d.acceptance}
     for m in design.metrics:
         cols[f"metrics[{m.name}].column"] = m.column
         cols[f"metrics[{m.name}].covariate"] = m.covariate
@@ -288,9 +295,20 @@ def analyze(design: ExperimentDesign, data: Any = None, *, as_of: date | None = 
         as_of = data_mod.max_date(table, d.assigned_at)
         notes.append(f"as-of date not given; using the latest assignment date {as_of} (set data.as_of or --as-of "
                      "to the date the outcomes were extracted)")
-    agg = data_mod.aggregate_stats(table, arm=d.arm, metrics=_metric_columns(design, as_of),
-                                   assigned_at=d.assigned_at, by=[stratum] if stratum else [])
+    wanted = _metric_columns(design, as_of)
+    if d.acceptance is not None:
+        wanted.append(data_mod.MetricColumns(ACCEPTANCE, d.acceptance, binary=True))
+    agg = data_mod.aggregate_stats(table, arm=d.arm, metrics=wanted, assigned_at=d.assigned_at,
+                                   by=[stratum] if stratum else [])
     _validate_aggregates(agg, design)
+    acceptance: dict[str, stats.ArmEstimate] = {}
+    if d.acceptance is not None:
+        if int(agg[f"{ACCEPTANCE}__nulls"].sum()) or int(agg[f"{ACCEPTANCE}__bad"].sum()):
+            raise DataError(f"column {d.acceptance!r} (data.acceptance) must hold 0/1 for every unit; found "
+                            f"{int(agg[f'{ACCEPTANCE}__nulls'].sum())} missing and "
+                            f"{int(agg[f'{ACCEPTANCE}__bad'].sum())} other values")
+        acc = pool(agg, ACCEPTANCE, list(design.arms))
+        acceptance = {a: stats.arm_estimate(s, True, design.analysis.alpha) for a, s in acc.items()}
     arms = list(design.arms)
     units = {a: int(agg.loc[agg["arm"] == a, "units"].sum()) for a in arms}
     srm = stats.srm_test(units, {a: spec.weight for a, spec in design.arms.items()}, design.analysis.srm_alpha)
@@ -313,4 +331,4 @@ def analyze(design: ExperimentDesign, data: Any = None, *, as_of: date | None = 
                          f"they have not yet been observed for {m.maturity_days} days by {as_of}")
         results[m.name] = res
     return ExperimentResult(design.name, design.control, arms, units, srm, results, as_of, alpha,
-                            design.analysis.correction, agg, notes)
+                            design.analysis.correction, agg, notes, acceptance)

@@ -181,3 +181,16 @@ def test_count_duplicates_matches_pandas(ids):
     }[ids]
     rows, distinct, nulls = count_duplicates(open_table(pd.DataFrame({"u": values})), "u")
     assert (rows, distinct, nulls) == (len(values), values.dropna().nunique(), int(values.isna().sum()))
+
+
+def test_acceptance_rates_per_arm(frame):
+    rng = np.random.default_rng(8)
+    df = frame.assign(accepted=np.where(frame["arm"] == "control", 0, rng.random(len(frame)) < 0.4).astype(int))
+    d = make_design(data={"source": "x.parquet", "unit": "subscriber_id", "arm": "arm",
+                          "assigned_at": "assigned_at", "acceptance": "accepted"})
+    r = analyze(d, df, as_of=AS_OF)
+    for arm, e in r.acceptance.items():
+        assert e.mean == pytest.approx(df.loc[df.arm == arm, "accepted"].mean(), rel=RTOL, abs=1e-15)
+    bad = df.assign(accepted=df["accepted"].where(df.index % 100 != 0))
+    with pytest.raises(DataError, match="'accepted' \\(data.acceptance\\)"):
+        analyze(d, bad, as_of=AS_OF)
