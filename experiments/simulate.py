@@ -538,15 +538,20 @@ def simulate_operator(config: SimulationConfig | None = None, *, rng: np.random.
     b0, b_price, b_intent = cfg.discount_acceptance
     p_acc_d = _sigmoid(b0 + b_price * (price_sens - 0.5) + b_intent * intent)
 
+    h0_cache: dict[float, np.ndarray] = {}
+
     def surv(t: float, hr: np.ndarray | float = 1.0) -> np.ndarray:
-        return survival_probability(t, rate0 * hr, bump, lo, hi)
+        # H scales with the hazard ratio, so H0(t) is computed once per t: S(t; hr) = exp(-hr * H0(t)).
+        if t not in h0_cache:
+            h0_cache[t] = cumulative_hazard(t, rate0, bump, lo, hi)
+        return np.exp(-hr * h0_cache[t])
 
     def rmst(t: float, hr: np.ndarray | float = 1.0) -> np.ndarray:
         return restricted_mean(t, rate0 * hr, bump, lo, hi)
 
     churn_prob: dict[str, dict[int, np.ndarray]] = {a: {} for a in ARMS}
     for h in HORIZONS:
-        s0, s_fp, s_d = surv(h), surv(h, hr_fp), surv(h, hr_d)
+        s0, s_fp, s_d = surv(float(h)), surv(float(h), hr_fp), surv(float(h), hr_d)
         churn_prob["control"][h] = 1.0 - s0
         churn_prob["flow_pack"][h] = 1.0 - (p_act_fp * s_fp + (1.0 - p_act_fp) * s0)
         churn_prob["contract_discount"][h] = 1.0 - (p_acc_d * s_d + (1.0 - p_acc_d) * s0)
