@@ -181,6 +181,12 @@ class SimulationConfig:
         effects is biased (``truth["promo"]["twfe_estimand"]``).
     promo_ramp_months : float
         Months until the promotion's effect reaches ``max_effect``.
+
+    Examples
+    --------
+    >>> cfg = SimulationConfig(n_subscribers=10_000, flow_pack_log_hr=-0.5)
+    >>> cfg.as_of_date.isoformat()
+    '2026-12-28'
     """
 
     n_subscribers: int = 200_000
@@ -355,7 +361,14 @@ def cumulative_hazard(t: float | np.ndarray, rate: np.ndarray, bump: float, lo: 
 
 def survival_probability(t: float | np.ndarray, rate: np.ndarray, bump: float, lo: np.ndarray,
                          hi: np.ndarray) -> np.ndarray:
-    """``S(t) = exp(-H(t))`` of the piecewise-constant hazard of :func:`cumulative_hazard`."""
+    """``S(t) = exp(-H(t))`` of the piecewise-constant hazard of :func:`cumulative_hazard`.
+
+    Examples
+    --------
+    >>> s = survival_probability(30.0, np.array([0.01]), 1.0, np.array([0.0]), np.array([0.0]))
+    >>> bool(np.isclose(s[0], math.exp(-0.3)))
+    True
+    """
     return np.exp(-cumulative_hazard(t, rate, bump, lo, hi))
 
 
@@ -381,7 +394,15 @@ def restricted_mean(tau: float, rate: np.ndarray, bump: float, lo: np.ndarray, h
 
 def invert_cumulative_hazard(target: np.ndarray, rate: np.ndarray, bump: float, lo: np.ndarray,
                              hi: np.ndarray) -> np.ndarray:
-    """The time ``t`` with ``H(t) = target``: draws ``T`` from ``target ~ Exp(1)`` (inverse-transform sampling)."""
+    """The time ``t`` with ``H(t) = target``: draws ``T`` from ``target ~ Exp(1)`` (inverse-transform sampling).
+
+    Examples
+    --------
+    >>> rate, lo, hi = np.array([0.1]), np.array([2.0]), np.array([4.0])
+    >>> t = invert_cumulative_hazard(np.array([1.4]), rate, 3.0, lo, hi)
+    >>> round(float(t[0]), 12)
+    10.0
+    """
     h_lo = rate * lo
     h_hi = h_lo + rate * bump * (hi - lo)
     return np.where(
@@ -785,6 +806,7 @@ def _truth_dict(cfg: SimulationConfig, seed: int | None, n: int, churn_prob: dic
             },
             "contract_end_window_days": [-cfg.contract_end_before, cfg.contract_end_after],
             "contract_end_hazard_multiplier": bump,
+            "contract_end_log_bump": cfg.contract_end_log_bump,
             "flow_pack": {"log_hr_max": cfg.flow_pack_log_hr, "usage_midpoint": cfg.flow_pack_usage_midpoint,
                           "usage_scale": cfg.flow_pack_usage_scale, "activation": list(cfg.flow_pack_activation)},
             "contract_discount": {"log_hr_base": cfg.discount_log_hr_base,
@@ -914,6 +936,14 @@ def write_simulation(sim: Simulation, out_dir: Path, force: bool = False) -> dic
         A file exists and ``force`` is false.
     SimulationConfigError
         ``out_dir`` exists and is not a folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     paths = write_simulation(simulate_operator(n_subscribers=1_000, rng=2), Path(tmp) / "sim")
+    ...     sorted(p.name for p in paths.values()) == sorted(OUTPUT_FILES)
+    True
     """
     from experiments.io import to_json, write_outputs
 
