@@ -687,3 +687,12 @@ def test_cli_out_is_a_file(tmp_path):
 def test_config_is_a_frozen_dataclass():
     with pytest.raises(dataclasses.FrozenInstanceError):
         SimulationConfig().n_subscribers = 5  # type: ignore[misc]
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import experiments.simulate as module
+
+    result = doctest.testmod(module)
+    assert result.attempted >= 9 and result.failed == 0
