@@ -393,9 +393,7 @@ _REGISTRY_DDL = """
 CREATE TABLE IF NOT EXISTS {db}.runs (
     run_id VARCHAR, design VARCHAR, design_hash VARCHAR, salt VARCHAR, method VARCHAR, output VARCHAR,
     units BIGINT, exclusive_with VARCHAR, keep_existing BOOLEAN, created_at TIMESTAMP);
-CREATE TABLE IF NOT EXISTS {db}.assignments (
-    design VARCHAR, unit VARCHAR, arm VARCHAR, stratum VARCHAR, assigned_at DATE, design_hash VARCHAR,
-    run_id VARCHAR);
+CREATE TABLE IF NOT EXISTS {db}.assignments (design VARCHAR, unit VARCHAR, arm VARCHAR, assigned_at DATE);
 """
 
 
@@ -523,6 +521,7 @@ def assign(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     con.execute(f"SET temp_directory = {_sql_str(str(tmp_dir / 'spill'))}")
+    con.execute("SET enable_progress_bar = false")  # the engine must not draw on the CLI's stdout
     tmp_out = tmp_dir / f"out{suffix}"
     stage = tmp_dir / "stage.duckdb"
     attached: list[str] = []
@@ -547,17 +546,17 @@ def assign(
             prev_cols = "prev.arm AS prev_arm, prev.assigned_at AS prev_at"
         con.execute(f"ATTACH {_sql_str(str(stage))} AS stage")
         attached.append("stage")
-        covs = "".join(f", p.{_ident(c)}" for c in dict.fromkeys(covariates) if c != unit)
-        con.execute(f"""
-            CREATE TABLE stage.base AS
-            SELECT p.{_ident(unit)} AS __unit, {_stratum_sql(strata, "p.")} AS __stratum,
-                   {_hash_sql(salt, unit, "p.")} AS __h, {prev_cols}, ({excl_sql}) AS __excluded {covs}
-            FROM ({pop_sql}) p {prev_join}
-        """)
-        excluded = int(con.execute("SELECT count(*) FROM stage.base WHERE __excluded").fetchone()[0])
-        if excluded:
-            con.execute("DELETE FROM stage.base WHERE __excluded")
-        counts = con.execute("SELECT __stratum, prev_arm, count(*) FROM stage.base GROUP BY ALL").fetchall()
+        cov_cols = [c for c in dict.fromkeys(covariates) if c != unit]
+        covs = "".join(f", p.{_ident(c)}" for c in cov_cols)
+        covs_r = "".join(f", r.{_ident(c)}" for c in cov_cols)
+        base_sql = (f"SELECT p.{_ident(unit)} AS __unit, {_stratum_sql(strata, 'p.')} AS __stratum, {prev_cols}, "
+                    f"({excl_sql}) AS __excluded {covs} FROM ({pop_sql}) p {prev_join}")
+        # counts per stratum (and kept arm) first: no hashing, one cheap aggregate
+        counted = con.execute(f"SELECT __stratum, prev_arm, __excluded, count(*) FROM ({base_sql}) GROUP BY ALL"
+                              ).fetchall()
+        excluded = sum(int(k) for _, _, ex, k in counted if ex)
+        counts = [(s, prev, k) for s, prev, ex, k in counted if not ex]
+        hashed = (f"(SELECT *, {_hash_sql(salt, '__unit')} AS __h FROM ({base_sql}) WHERE NOT __excluded)")
         if not counts:
             raise DataError(f"{label}: no eligible units left (after {len(conditions)} eligibility conditions and "
                             f"{excluded} units held by exclusive designs); check population.eligibility")
@@ -585,17 +584,18 @@ def assign(
             case += f" ELSE {_sql_str(arms[-1])} END"
             arm_sql = f"coalesce(r.prev_arm, {case})"
             ranked = ("(SELECT *, row_number() OVER (PARTITION BY __stratum, prev_arm IS NULL ORDER BY __h, "
-                      "CAST(__unit AS VARCHAR)) - 1 AS __pos FROM stage.base) r JOIN __bounds b USING (__stratum)")
+                      f"CAST(__unit AS VARCHAR)) - 1 AS __pos FROM {hashed}) r JOIN __bounds b USING (__stratum)")
         else:
             cum = np.cumsum([weights[a] for a in arms]) / sum(weights.values())
             cuts = [int(min(c, 1.0) * 2.0**_HASH_BITS) for c in cum[:-1]]
             case = "CASE " + " ".join(f"WHEN r.__h < {c}::UBIGINT THEN {_sql_str(a)}" for c, a in
                                       zip(cuts, arms, strict=False)) + f" ELSE {_sql_str(arms[-1])} END"
             arm_sql = f"coalesce(r.prev_arm, {case})"
-            ranked = "stage.base r"
+            ranked = f"{hashed} r"
         con.execute(f"""
             CREATE TABLE stage.assigned AS
-            SELECT r.*, {arm_sql} AS __arm, coalesce(r.prev_at, DATE {_sql_str(day.isoformat())}) AS __at
+            SELECT r.__unit, r.__stratum, {arm_sql} AS __arm,
+                   coalesce(r.prev_at, DATE {_sql_str(day.isoformat())}) AS __at {covs_r}
             FROM {ranked}
         """)
         # ---------------------------------------------------------------- output (temporary file)
@@ -626,8 +626,8 @@ def assign(
         try:
             con.execute("DELETE FROM reg.assignments WHERE design = ?", [design.name])
             con.execute(f"""
-                INSERT INTO reg.assignments SELECT {_sql_str(design.name)}, CAST(__unit AS VARCHAR), __arm,
-                       __stratum, __at, {_sql_str(dhash)}, {_sql_str(run_id)} FROM stage.assigned
+                INSERT INTO reg.assignments SELECT {_sql_str(design.name)}, CAST(__unit AS VARCHAR), __arm, __at
+                FROM stage.assigned
             """)
             units = int(sum(arm_counts.values()))
             con.execute("INSERT INTO reg.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
