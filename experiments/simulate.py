@@ -903,6 +903,24 @@ value:
   margin: monthly_margin
   horizon_months: 24
   annual_discount_rate: 0.08
+# The simulated eligible population (everyone in subscribers.parquet is eligible) and how to assign it afresh.
+population:
+  source: subscribers.parquet
+  unit: subscriber_id
+  covariates: [tenure_months, arpu, data_usage_ratio, cs_calls_90d, days_to_contract_end, plan]
+strata: [region, plan]
+# Sizing inputs: the historical 90-day churn of subscribers like these, and the smallest effect worth detecting.
+power:
+  baseline: {round(sim.truth['control']['churn_90d'], 2)!r}
+  mde: 0.02
+  power: 0.8
+  sides: 2
+  daily_inflow: {round(sim.truth['n'] / cfg.assignment_days, 1)!r}
+# Per-subscriber uplift: the observed drivers of the true effects (docs/simulator.md); no missing values.
+uplift:
+  features: [data_usage_ratio, days_to_contract_end, price_sensitivity, plan, tenure_months, arpu, cs_calls_90d]
+  metric: churn_90d
+  segments: [plan]
 """
 
 

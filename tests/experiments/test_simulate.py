@@ -590,6 +590,14 @@ def test_write_simulation_files_and_design(tmp_path, small):
         assert m.column in experiment.columns
     truth = json.loads(paths["truth"].read_text())
     assert truth["n"] == 5_000 and truth["as_of"] == "2026-12-28"
+    # population, strata and uplift sections name columns that exist (and features without missing values)
+    assert Path(design.resolve(design.population.source)) == paths["subscribers"].resolve()
+    subscribers = pd.read_parquet(paths["subscribers"])
+    assert set(design.population.covariates) <= set(subscribers.columns)
+    assert set(design.strata) <= set(subscribers.columns)
+    assert design.uplift.metric == "churn_90d"
+    assert design.power.baseline == round(small.truth["control"]["churn_90d"], 2) and design.power.mde == 0.02
+    assert experiment[design.uplift.features + design.uplift.segments].notna().all().all()
 
 
 def test_design_renders_overridden_weights_as_plain_numbers(tmp_path):
