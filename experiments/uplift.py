@@ -1,0 +1,906 @@
+"""Per-arm, per-subscriber uplift (conditional average treatment effects) with EconML, cross-fitted.
+
+Flow: :func:`prepare_uplift_data` validates and encodes the rows a design names (features, arm, outcome,
+acceptance, value of retention); :class:`UpliftModel` cross-fits, for every fold, EconML's doubly-robust learner
+(``DRLearner``, default) or causal forest (``CausalForestDML``) on the other folds, an outcome model per arm and an
+acceptance model per arm, and predicts on the held-out fold. Every number downstream (Qini, uplift@k, calibration,
+policy value) is computed on these out-of-fold predictions, i.e. on data the models did not see.
+
+The propensities are the design's arm weights, known by randomisation: they are passed to EconML as a fixed
+classifier (:class:`KnownPropensity`) instead of being re-estimated.
+
+:func:`analyze_uplift` is the one call the CLI and the demo make; it returns an :class:`UpliftResult` whose
+``to_dict()`` is ``uplift.json``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import DataConversionWarning
+
+from experiments.errors import DataError, DesignError, close_matches
+
+if TYPE_CHECKING:
+    from experiments.design import ExperimentDesign, UpliftSpec
+    from experiments.policy import PolicyResult
+    from experiments.refute import RefutationResult
+    from experiments.uplift_metrics import BLPTest, UpliftMetrics
+
+#: Fewest subscribers an arm (and control) needs: each of the cross-fitting folds and EconML's inner folds must hold
+#: both outcome classes of every arm; with 2 x 2 folds, 200 units leave 50 per inner fold.
+MIN_UNITS_PER_FOLD = 100
+#: Largest number of levels a text feature may have before it is refused (one-hot columns).
+MAX_CATEGORY_LEVELS = 50
+#: Internal column that carries per-subscriber values passed as an array through the row filters.
+VALUE_COLUMN = "__value_of_retention__"
+
+
+class KnownPropensity(ClassifierMixin, BaseEstimator):
+    """A classifier that ignores the features and returns the design's assignment probabilities.
+
+    Parameters
+    ----------
+    proba : tuple of float
+        Probability of each treatment label, in EconML's category order (control first).
+
+    Examples
+    --------
+    >>> KnownPropensity((0.5, 0.25, 0.25)).fit(np.zeros((3, 1)), [0, 1, 2]).predict_proba(np.zeros((2, 1)))
+    array([[0.5 , 0.25, 0.25],
+           [0.5 , 0.25, 0.25]])
+    """
+
+    def __init__(self, proba: tuple[float, ...] = (0.5, 0.5)):
+        self.proba = proba
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> KnownPropensity:  # noqa: ARG002
+        self.classes_ = np.arange(len(self.proba))
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        p = np.asarray(self.proba, dtype=float)
+        return np.tile(p / p.sum(), (np.asarray(X).shape[0], 1))
+
+    def predict(self, X: Any) -> np.ndarray:
+        return np.full(np.asarray(X).shape[0], int(np.argmax(self.proba)))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Data
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UpliftData:
+    """The validated, encoded rows an uplift analysis runs on (copies; the caller's frame is not touched).
+
+    Attributes
+    ----------
+    X : ndarray of shape (n, p)
+        Numeric features; text features are one-hot encoded (one column per level, ``name=level``).
+    feature_names : list[str]
+        Names of the columns of ``X``.
+    arm : ndarray of shape (n,)
+        Arm label per subscriber.
+    y : ndarray of shape (n,)
+        Outcome of the metric as recorded (e.g. churned 0/1).
+    benefit_sign : float
+        +1 if larger outcomes are better (``direction: increase``), -1 otherwise; ``benefit = sign * y``.
+    accepted : ndarray of shape (n,) or None
+        0/1 acceptance of the offer (``data.acceptance``), if the design names it.
+    value : ndarray of shape (n,) or None
+        Value of one unit of benefit per subscriber (value of retention), if the design has a ``value`` section
+        or values were passed.
+    segments : dict[str, ndarray]
+        Raw segment columns (``uplift.segments``) for the segment tables.
+    metric : str
+        Name of the metric analysed.
+    binary : bool
+        Whether the metric is binary (0/1).
+    n_input : int
+        Rows before sampling down to ``uplift.max_rows``.
+    """
+
+    X: np.ndarray
+    feature_names: list[str]
+    arm: np.ndarray
+    y: np.ndarray
+    benefit_sign: float
+    accepted: np.ndarray | None
+    value: np.ndarray | None
+    segments: dict[str, np.ndarray]
+    metric: str
+    binary: bool
+    n_input: int
+
+
+def retention_value(design: ExperimentDesign, frame: pd.DataFrame) -> np.ndarray | None:
+    """Value of retaining each subscriber from the design's ``value`` section, or None without one.
+
+    ``retention_value`` (a number or a column) is used as given. Otherwise the value is the margin per month
+    (a number or a column) summed over ``horizon_months`` and discounted monthly at ``annual_discount_rate``:
+    ``margin * sum_{m=1..H} (1 + r) ** (-m / 12)``. Lifetime values from the survival part can be passed to
+    :func:`analyze_uplift` as ``value=`` instead.
+
+    Examples
+    --------
+    >>> from experiments.design import ValueSpec
+    >>> class D: value = ValueSpec(margin=10.0, horizon_months=12, annual_discount_rate=0.0)
+    >>> float(retention_value(D(), pd.DataFrame({"a": [1, 2]}))[0])
+    120.0
+    """
+    spec = design.value
+    if spec is None:
+        return None
+
+    def column_or_number(v: float | str, key: str) -> np.ndarray:
+        if isinstance(v, str):
+            if v not in frame.columns:
+                raise DataError(f"value.{key} names column {v!r}, which the data does not have"
+                                f"{close_matches(v, frame.columns)}; give a number or an existing column")
+            arr = pd.to_numeric(frame[v], errors="coerce").to_numpy(dtype=float)
+            if not np.isfinite(arr).all():
+                raise DataError(f"value.{key} column {v!r} has {int((~np.isfinite(arr)).sum())} missing or "
+                                "non-numeric values; fill them or give a number")
+            return arr
+        return np.full(len(frame), float(v))
+
+    if spec.retention_value is not None:
+        return column_or_number(spec.retention_value, "retention_value")
+    months = np.arange(1, spec.horizon_months + 1)
+    annuity = float(np.sum((1 + spec.annual_discount_rate) ** (-months / 12)))
+    return column_or_number(spec.margin, "margin") * annuity
+
+
+def _encode_features(frame: pd.DataFrame, features: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    cols: list[np.ndarray] = []
+    names: list[str] = []
+    for f in features:
+        if f not in frame.columns:
+            raise DataError(f"uplift.features names column {f!r}, which the data does not have"
+                            f"{close_matches(f, frame.columns)}; remove it from uplift.features or fix its name")
+        s = frame[f]
+        if s.isna().any():
+            raise DataError(f"feature column {f!r} has {int(s.isna().sum())} missing values; fill them (or drop "
+                            "the rows) before the uplift analysis, or remove it from uplift.features")
+        if s.nunique(dropna=False) < 2:
+            raise DataError(f"feature column {f!r} is constant ({s.iloc[0]!r} in every row) and cannot explain "
+                            "who benefits; remove it from uplift.features")
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            cols.append(s.to_numpy(dtype=float))
+            names.append(f)
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            raise DataError(f"feature column {f!r} holds dates; turn it into a number (e.g. days since an event) "
+                            "before using it as an uplift feature")
+        else:
+            levels = sorted(s.astype(str).unique())
+            if len(levels) > MAX_CATEGORY_LEVELS:
+                raise DataError(f"feature column {f!r} is text with {len(levels)} distinct values (more than "
+                                f"{MAX_CATEGORY_LEVELS}); group rare values or drop it from uplift.features")
+            text = s.astype(str).to_numpy()
+            for lvl in levels:  # one-hot with every level, readable in the policy-tree rules
+                cols.append((text == lvl).astype(float))
+                names.append(f"{f}={lvl}")
+    return np.column_stack(cols), names
+
+
+def prepare_uplift_data(
+    design: ExperimentDesign,
+    frame: pd.DataFrame,
+    spec: UpliftSpec | None = None,
+    *,
+    value: Sequence[float] | np.ndarray | str | None = None,
+    rng: np.random.Generator | int | None = None,
+) -> UpliftData:
+    """Validate the rows of an experiment for uplift and encode them.
+
+    Parameters
+    ----------
+    design : ExperimentDesign
+        The design; its ``uplift`` section is used unless ``spec`` is given.
+    frame : pandas.DataFrame
+        One row per subscriber. Not modified.
+    spec : UpliftSpec, optional
+        Overrides ``design.uplift``.
+    value : array, column name or None
+        Value of retention per subscriber (e.g. lifetime values from ``survival.ltv``); overrides the design's
+        ``value`` section.
+    rng : Generator, int or None
+        Used only to sample down to ``spec.max_rows``.
+
+    Raises
+    ------
+    DataError
+        Missing or constant feature, missing values, unknown arm label, an arm with too few units, an outcome that
+        is not 0/1 for a binary metric.
+    """
+    spec = spec or design.uplift
+    if spec is None:
+        raise DesignError("the design has no uplift section; add uplift: {features: [tenure_months, arpu, ...]}")
+    metric = design.metric(spec.metric) if spec.metric else next(m for m in design.metrics if m.role == "primary")
+    arm_col = design.data.arm
+    needed = {"data.arm": arm_col, f"metrics[{metric.name}].column": metric.column}
+    if design.data.acceptance:
+        needed["data.acceptance"] = design.data.acceptance
+    for key, col in needed.items():
+        if col not in frame.columns:
+            raise DataError(f"data has no column {col!r} (named by {key}){close_matches(col, frame.columns)}; "
+                            "fix the design or the data")
+    n_input = len(frame)
+    if spec.max_rows is not None and n_input > spec.max_rows:
+        idx = np.sort(np.random.default_rng(rng).choice(n_input, spec.max_rows, replace=False))
+        frame = frame.iloc[idx]
+    arm = frame[arm_col].astype(str).to_numpy()
+    unknown = sorted(set(np.unique(arm)) - set(design.arms))
+    if unknown:
+        raise DataError(f"column {arm_col!r} has arm labels {unknown[:5]} that are not in the design's arms "
+                        f"{list(design.arms)}; fix the labels or the design")
+    n_folds = spec.n_folds
+    need = MIN_UNITS_PER_FOLD * n_folds
+    for a in design.arms:
+        k = int((arm == a).sum())
+        if k < need:
+            raise DataError(f"arm {a!r} has {k} subscribers; the uplift models need at least {need} per arm "
+                            f"({MIN_UNITS_PER_FOLD} per cross-fitting fold x uplift.n_folds = {n_folds}); collect "
+                            "more data, lower uplift.n_folds, or remove the arm from the design")
+    y_raw = pd.to_numeric(frame[metric.column], errors="coerce")
+    if y_raw.isna().any():
+        raise DataError(f"outcome column {metric.column!r} (metric {metric.name!r}) has {int(y_raw.isna().sum())} "
+                        "missing or non-numeric values; drop immature or unknown rows first")
+    y = y_raw.to_numpy(dtype=float)
+    if metric.kind == "binary":
+        bad = ~np.isin(y, (0.0, 1.0))
+        if bad.any():
+            raise DataError(f"outcome column {metric.column!r} of binary metric {metric.name!r} has "
+                            f"{int(bad.sum())} values other than 0/1 (e.g. {y[bad][0]!r}); recode it to 0/1 or "
+                            "declare the metric kind: continuous")
+        for a in design.arms:
+            if np.unique(y[arm == a]).size < 2:
+                raise DataError(f"outcome {metric.column!r} takes a single value in arm {a!r}; the uplift models "
+                                "need both outcomes in every arm")
+    X, names = _encode_features(frame, spec.features)
+    accepted = None
+    if design.data.acceptance:
+        acc = pd.to_numeric(frame[design.data.acceptance], errors="coerce").to_numpy(dtype=float)
+        if not np.isin(acc, (0.0, 1.0)).all():
+            raise DataError(f"acceptance column {design.data.acceptance!r} must be 0/1; found other or missing "
+                            "values; recode it")
+        accepted = acc
+    if value is None:
+        val = retention_value(design, frame)
+    elif isinstance(value, str):
+        if value not in frame.columns:
+            raise DataError(f"value column {value!r} is not in the data{close_matches(value, frame.columns)}")
+        val = frame[value].to_numpy(dtype=float)
+    else:
+        val = np.asarray(value, dtype=float)
+        if val.shape != (n_input,):
+            raise DataError(f"value has shape {val.shape}; give one value of retention per row ({n_input})")
+        if spec.max_rows is not None and n_input > spec.max_rows:
+            val = val[idx]
+    if val is not None and not np.isfinite(val).all():
+        raise DataError("value of retention has missing or infinite entries; fill them")
+    segments = {}
+    for s in spec.segments:
+        if s not in frame.columns:
+            raise DataError(f"uplift.segments names column {s!r}, which the data does not have"
+                            f"{close_matches(s, frame.columns)}")
+        segments[s] = frame[s].to_numpy()
+    return UpliftData(
+        X=X, feature_names=names, arm=arm, y=y, benefit_sign=1.0 if metric.direction == "increase" else -1.0,
+        accepted=accepted, value=val, segments=segments, metric=metric.name, binary=metric.kind == "binary",
+        n_input=n_input,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Cross-fitted models
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CrossFit:
+    """Out-of-fold predictions for every subscriber.
+
+    Attributes
+    ----------
+    arms : list[str]
+        Arm labels, control first; the column order of the matrices below.
+    cate : ndarray of shape (n, n_arms)
+        Predicted effect of each arm on the outcome against control (column 0 is 0), outcome units.
+    mu : ndarray of shape (n, n_arms)
+        Predicted outcome under each arm.
+    accept : ndarray of shape (n, n_arms)
+        Predicted probability of accepting each arm's offer (0 for control; 1 if acceptance is not recorded).
+    propensity : ndarray of shape (n_arms,)
+        Known assignment probabilities (the design's weights).
+    fold : ndarray of shape (n,)
+        Fold each subscriber was held out in.
+    seconds : float
+        Wall time of the fit.
+    """
+
+    arms: list[str]
+    cate: np.ndarray
+    mu: np.ndarray
+    accept: np.ndarray
+    propensity: np.ndarray
+    fold: np.ndarray
+    seconds: float
+
+
+def _folds(arm: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Fold labels stratified by arm (each fold holds each arm in proportion)."""
+    fold = np.empty(arm.size, dtype=np.int64)
+    for a in np.unique(arm):
+        idx = np.flatnonzero(arm == a)
+        perm = rng.permutation(idx)
+        fold[perm] = np.arange(perm.size) % n_folds
+    return fold
+
+
+def _hgb_classifier(seed: int) -> Any:
+    """Nuisance classifier: histogram GBM kept lean (15 leaves, at most 60 rounds, early stopping)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=60, learning_rate=0.15, max_leaf_nodes=15, min_samples_leaf=200,
+                                          early_stopping=True, n_iter_no_change=5, random_state=seed)
+
+
+def _hgb_regressor(seed: int) -> Any:
+    """Nuisance regressor (continuous outcomes), same settings as :func:`_hgb_classifier`."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(max_iter=60, learning_rate=0.15, max_leaf_nodes=15, min_samples_leaf=200,
+                                         early_stopping=True, n_iter_no_change=5, random_state=seed)
+
+
+def _final_regressor(seed: int) -> Any:
+    """CATE (final-stage) regressor on the noisy doubly-robust pseudo-outcomes: small, heavily regularised trees."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(max_iter=40, learning_rate=0.1, max_leaf_nodes=8, min_samples_leaf=1000,
+                                         l2_regularization=1.0, early_stopping=True, n_iter_no_change=5,
+                                         random_state=seed)
+
+
+def _fit_cate(learner: str, X: np.ndarray, t: np.ndarray, y: np.ndarray, proba: tuple[float, ...], binary: bool,
+              seed: int) -> Any:
+    """Fit EconML on training rows; ``t`` holds integer arm codes 0..K-1 (0 = control)."""
+    if learner == "dr":
+        from econml.dr import DRLearner
+
+        est = DRLearner(
+            model_propensity=KnownPropensity(proba),
+            model_regression=_hgb_classifier(seed) if binary else _hgb_regressor(seed),
+            model_final=_final_regressor(seed + 1),
+            discrete_outcome=binary,
+            categories=list(range(len(proba))),
+            cv=2,
+            random_state=seed,
+        )
+        est.fit(y, t, X=X)
+        return est
+    if learner == "causal_forest":
+        from econml.dml import CausalForestDML
+
+        est = CausalForestDML(
+            model_y=_hgb_classifier(seed) if binary else _hgb_regressor(seed),
+            model_t=KnownPropensity(proba),
+            discrete_treatment=True,
+            discrete_outcome=binary,
+            categories=list(range(len(proba))),
+            cv=2,
+            n_estimators=100,
+            min_samples_leaf=50,
+            random_state=seed,
+            n_jobs=1,
+        )
+        est.fit(y, t, X=X)
+        return est
+    raise DesignError(f"uplift.learner: {learner!r} is not allowed; use one of 'dr', 'causal_forest'")
+
+
+def _fit_outcome(X: np.ndarray, t: np.ndarray, y: np.ndarray, k: int, binary: bool, seed: int) -> Any:
+    onehot = np.eye(k)[t]
+    model = _hgb_classifier(seed) if binary else _hgb_regressor(seed)
+    return model.fit(np.hstack([X, onehot]), y)
+
+
+def _predict_outcome(model: Any, X: np.ndarray, arm_code: int, k: int, binary: bool) -> np.ndarray:
+    onehot = np.zeros((X.shape[0], k))
+    onehot[:, arm_code] = 1.0
+    Z = np.hstack([X, onehot])
+    return model.predict_proba(Z)[:, 1] if binary else model.predict(Z)
+
+
+def _outcome_predictions(est: Any, data: UpliftData, t: np.ndarray, tr: np.ndarray, te: np.ndarray, k: int,
+                         seed: int, learner: str) -> np.ndarray:
+    """Predicted outcome under every arm for the held-out rows, shape (n_te, k).
+
+    With the DR learner these come from EconML's own fitted outcome models (``models_regression``, fitted on the
+    training folds only, input ``[X, one-hot of the arms but control]``), averaged over its inner folds; the causal
+    forest has no per-arm outcome model, so one is fitted on the training folds.
+    """
+    X_te = data.X[te]
+    out = np.zeros((X_te.shape[0], k))
+    if learner == "dr":
+        models = [m for per_iter in est.models_regression for m in per_iter]
+        for j in range(k):
+            onehot = np.zeros((X_te.shape[0], k - 1))
+            if j > 0:
+                onehot[:, j - 1] = 1.0
+            Z = np.hstack([X_te, onehot])
+            preds = [m.predict_proba(Z)[:, 1] if data.binary else m.predict(Z) for m in models]
+            out[:, j] = np.mean(preds, axis=0)
+        return out
+    om = _fit_outcome(data.X[tr], t[tr], data.y[tr], k, data.binary, seed)
+    for j in range(k):
+        out[:, j] = _predict_outcome(om, X_te, j, k, data.binary)
+    return out
+
+
+def _fit_predict_accept(X_tr: np.ndarray, acc_tr: np.ndarray, X_te: np.ndarray, seed: int) -> np.ndarray:
+    rate = float(acc_tr.mean())
+    if rate in (0.0, 1.0) or acc_tr.size < 2 * MIN_UNITS_PER_FOLD:
+        return np.full(X_te.shape[0], rate)
+    return _hgb_classifier(seed).fit(X_tr, acc_tr).predict_proba(X_te)[:, 1]
+
+
+class UpliftModel:
+    """Cross-fitted per-arm CATE, outcome and acceptance models (scikit-learn style: settings in ``__init__``).
+
+    Parameters
+    ----------
+    arms : sequence of str
+        Arm labels, control first.
+    propensity : sequence of float
+        Known assignment probability of each arm (the design's weights), same order.
+    learner : {"dr", "causal_forest"}
+        EconML's ``DRLearner`` with histogram-GBM nuisance and final models, or ``CausalForestDML``.
+    n_folds : int
+        Cross-fitting folds: each subscriber's predictions come from models fitted on the other folds.
+    rng : Generator, int or None
+        Seeds the folds and the models.
+    n_threads : int or None
+        OpenMP threads for the gradient-boosting fits (``None``: the library default, all cores). One thread is the
+        default because on a shared machine OpenMP's spinning threads slow down several-fold under contention.
+
+    Attributes
+    ----------
+    crossfit_ : CrossFit
+        Out-of-fold predictions for the rows passed to :meth:`fit`.
+    """
+
+    def __init__(self, arms: Sequence[str], propensity: Sequence[float], learner: str = "dr", n_folds: int = 2,
+                 rng: np.random.Generator | int | None = None, n_threads: int | None = 1):
+        self.n_threads = n_threads
+        self.arms = arms
+        self.propensity = propensity
+        self.learner = learner
+        self.n_folds = n_folds
+        self.rng = rng
+
+    def fit(self, data: UpliftData) -> UpliftModel:
+        """Cross-fit on ``data`` and store the out-of-fold predictions in ``crossfit_``."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=self.n_threads, user_api="openmp"):
+            return self._fit(data)
+
+    def _fit(self, data: UpliftData) -> UpliftModel:
+        t0 = time.perf_counter()
+        gen = np.random.default_rng(self.rng)
+        arms = list(self.arms)
+        k = len(arms)
+        code = {a: i for i, a in enumerate(arms)}
+        t = np.array([code[a] for a in data.arm]) if data.arm.dtype.kind != "i" else data.arm
+        proba = tuple(float(p) for p in self.propensity)
+        fold = _folds(data.arm, self.n_folds, gen)
+        n = data.y.size
+        cate = np.zeros((n, k))
+        mu = np.zeros((n, k))
+        accept = np.zeros((n, k))
+        if data.accepted is None:
+            accept[:, 1:] = 1.0
+        for f in range(self.n_folds):
+            tr, te = fold != f, fold == f
+            seed = int(gen.integers(2**31 - 1))
+            with warnings.catch_warnings():
+                # EconML passes a column vector to scikit-learn (DataConversionWarning); nothing to act on.
+                warnings.simplefilter("ignore", category=DataConversionWarning)
+                est = _fit_cate(self.learner, data.X[tr], t[tr], data.y[tr], proba, data.binary, seed)
+            for j in range(1, k):
+                cate[te, j] = np.ravel(est.effect(data.X[te], T0=0, T1=j))
+            mu[te] = _outcome_predictions(est, data, t, tr, te, k, seed + 2, self.learner)
+            if data.accepted is not None:
+                for j in range(1, k):
+                    m = tr & (t == j)
+                    accept[te, j] = _fit_predict_accept(data.X[m], data.accepted[m], data.X[te], seed + 3 + j)
+        self.crossfit_ = CrossFit(arms=arms, cate=cate, mu=mu, accept=accept, propensity=np.asarray(proba),
+                                  fold=fold, seconds=time.perf_counter() - t0)
+        return self
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Average effects
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AverageEffect:
+    """Augmented-IPW average effect of one arm against control with the known propensities.
+
+    Attributes
+    ----------
+    arm : str
+        The arm.
+    ate, se : float
+        Effect on the outcome (arm minus control, outcome units) and its standard error.
+    ci : tuple[float, float]
+        Normal ``1 - alpha`` interval.
+    diff_in_means : float
+        The plain difference in means, for comparison.
+    n_arm, n_control : int
+        Subscribers in the arm and in control.
+    """
+
+    arm: str
+    ate: float
+    se: float
+    ci: tuple[float, float]
+    diff_in_means: float
+    n_arm: int
+    n_control: int
+
+
+def aipw_scores(y: np.ndarray, arm_codes: np.ndarray, mu: np.ndarray, propensity: np.ndarray) -> np.ndarray:
+    """Doubly-robust (AIPW) scores ``Gamma[i, a] = mu[i, a] + 1{A_i = a} (y_i - mu[i, a]) / e_a``.
+
+    Their column means estimate the mean outcome under each arm; differences estimate effects.
+
+    Examples
+    --------
+    >>> aipw_scores(np.array([1.0, 0.0]), np.array([0, 1]), np.full((2, 2), 0.5), np.array([0.5, 0.5]))
+    array([[1.5, 0.5],
+           [0.5, 0. ]])
+    """
+    k = mu.shape[1]
+    ind = np.eye(k)[arm_codes]
+    return mu + ind * (y[:, None] - mu) / propensity[None, :]
+
+
+def average_effects(data: UpliftData, cf: CrossFit, alpha: float = 0.05) -> list[AverageEffect]:
+    """AIPW average effect of every arm against control on the out-of-fold outcome predictions.
+
+    With known propensities the estimator is unbiased whatever the outcome model; the model only reduces variance.
+    """
+    code = {a: i for i, a in enumerate(cf.arms)}
+    t = np.array([code[a] for a in data.arm])
+    g = aipw_scores(data.y, t, cf.mu, cf.propensity)
+    z = stats.norm.ppf(1 - alpha / 2)
+    out = []
+    for j, a in enumerate(cf.arms[1:], start=1):
+        psi = g[:, j] - g[:, 0]
+        ate = float(psi.mean())
+        se = float(psi.std(ddof=1) / math.sqrt(psi.size))
+        dim = float(data.y[t == j].mean() - data.y[t == 0].mean())
+        out.append(AverageEffect(arm=a, ate=ate, se=se, ci=(ate - z * se, ate + z * se), diff_in_means=dim,
+                                 n_arm=int((t == j).sum()), n_control=int((t == 0).sum())))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The analysis
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ArmEvaluation:
+    """Held-out evaluation of one arm's CATE against control.
+
+    Attributes
+    ----------
+    effect : AverageEffect
+        AIPW average effect.
+    metrics : UpliftMetrics
+        Qini, AUUC, uplift@k with bootstrap intervals (benefit scale: larger = better).
+    calibration : pandas.DataFrame
+        Observed versus predicted benefit by predicted-benefit decile.
+    blp : BLPTest
+        Best-linear-predictor test of heterogeneity.
+    refutation : RefutationResult or None
+        DoWhy refuters of the average effect.
+    """
+
+    effect: AverageEffect
+    metrics: UpliftMetrics
+    calibration: pd.DataFrame
+    blp: BLPTest
+    refutation: RefutationResult | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpliftResult:
+    """The uplift analysis of one design: per-arm effects and their evaluation, the policy, segments, checks.
+
+    Attributes
+    ----------
+    design_name, metric : str
+        Experiment and metric analysed.
+    arms : dict[str, ArmEvaluation]
+        Per treatment arm.
+    policy : PolicyResult
+        The value-aware policy, its held-out value, baselines, shares and tree rules.
+    segments : pandas.DataFrame
+        ATE per arm within each level of each ``uplift.segments`` column (empty without segments).
+    crossfit : CrossFit
+        Out-of-fold predictions.
+    n, n_input : int
+        Rows analysed and rows in the source (they differ when ``uplift.max_rows`` sampled).
+    value_unit : str
+        What ``policy.value`` is measured in.
+    notes : list[str]
+        Method notes and warnings.
+    seconds : dict[str, float]
+        Wall time per step.
+    """
+
+    design_name: str
+    metric: str
+    arms: dict[str, ArmEvaluation]
+    policy: PolicyResult
+    segments: pd.DataFrame
+    crossfit: CrossFit
+    n: int
+    n_input: int
+    value_unit: str
+    notes: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data: the ``uplift.json`` schema."""
+        arms = {}
+        for a, ev in self.arms.items():
+            m = ev.metrics
+            arms[a] = {
+                "ate": ev.effect.ate,
+                "ate_se": ev.effect.se,
+                "ate_ci": list(ev.effect.ci),
+                "diff_in_means": ev.effect.diff_in_means,
+                "n_arm": ev.effect.n_arm,
+                "n_control": ev.effect.n_control,
+                "qini": m.qini.estimate,
+                "qini_ci": [m.qini.lo, m.qini.hi],
+                "auuc": m.auuc.estimate,
+                "auuc_ci": [m.auuc.lo, m.auuc.hi],
+                "uplift_at": {str(k): v.estimate for k, v in m.uplift_at.items()},
+                "uplift_at_ci": {str(k): [v.lo, v.hi] for k, v in m.uplift_at.items()},
+                "blp": {"beta1": ev.blp.beta1, "beta1_se": ev.blp.beta1_se, "beta2": ev.blp.beta2,
+                        "beta2_se": ev.blp.beta2_se, "pvalue_heterogeneity": ev.blp.pvalue_heterogeneity},
+                "calibration": ev.calibration.to_dict(orient="records"),
+                "refutation": ev.refutation.to_dict() if ev.refutation is not None else None,
+            }
+        return {
+            "design": self.design_name,
+            "metric": self.metric,
+            "n": self.n,
+            "n_input": self.n_input,
+            "value_unit": self.value_unit,
+            "arms": arms,
+            "policy": self.policy.to_dict(),
+            "segments": self.segments.to_dict(orient="records"),
+            "notes": list(self.notes),
+            "seconds": dict(self.seconds),
+        }
+
+    def summary(self) -> pd.DataFrame:
+        """Tidy table: one row per arm with the ATE, its interval and the held-out uplift metrics."""
+        rows = []
+        for a, ev in self.arms.items():
+            m = ev.metrics
+            rows.append({"arm": a, "ate": ev.effect.ate, "ci_lo": ev.effect.ci[0], "ci_hi": ev.effect.ci[1],
+                         "qini": m.qini.estimate, "auuc": m.auuc.estimate,
+                         **{f"uplift@{k:g}": v.estimate for k, v in m.uplift_at.items()},
+                         "blp_beta2": ev.blp.beta2, "blp_p": ev.blp.pvalue_heterogeneity})
+        return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        return self.summary().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+
+    def plot(self, ax: Any = None) -> Any:  # noqa: ARG002
+        """Plotly figure of the Qini curves of every arm with the random baseline."""
+        from experiments.uplift_report import qini_figure
+
+        return qini_figure(self)
+
+
+def _benefit(data: UpliftData) -> np.ndarray:
+    return data.benefit_sign * data.y
+
+
+def analyze_uplift(
+    design: ExperimentDesign,
+    data: Any = None,
+    *,
+    rng: np.random.Generator | int | None = None,
+    value: Sequence[float] | np.ndarray | str | None = None,
+    refute: bool = True,
+    refute_simulations: int = 10,
+    spec: UpliftSpec | None = None,
+    n_threads: int | None = 1,
+) -> UpliftResult:
+    """Cross-fitted per-arm uplift, its held-out evaluation, the value-aware policy and refutations.
+
+    Parameters
+    ----------
+    design : ExperimentDesign
+        With an ``uplift`` section (or pass ``spec``).
+    data : DataFrame, path, Ibis table or None
+        Rows of the experiment; defaults to ``design.data.source``. Only the needed columns are read.
+    rng : Generator, int or None
+        Seeds folds, models, bootstraps and refuters.
+    value : array, column or None
+        Value of retention per subscriber (e.g. lifetime values); overrides the design's ``value`` section.
+    refute : bool
+        Run DoWhy's refuters on each arm's average effect (on a sample of ``uplift.refute_rows``).
+    refute_simulations : int
+        Simulations per DoWhy refuter (each refits the nuisance models).
+    spec : UpliftSpec, optional
+        Overrides ``design.uplift``.
+    n_threads : int or None
+        OpenMP threads for the model fits (see :class:`UpliftModel`).
+
+    Returns
+    -------
+    UpliftResult
+
+    Examples
+    --------
+    >>> from experiments.simulate import simulate_operator  # doctest: +SKIP
+    >>> res = analyze_uplift(design, sim.experiment, rng=0)  # doctest: +SKIP
+    >>> res.to_dict()["policy"]["value"]  # doctest: +SKIP
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=n_threads, user_api="openmp"):
+        return _analyze_uplift(design, data, rng=rng, value=value, refute=refute,
+                               refute_simulations=refute_simulations, spec=spec, n_threads=n_threads)
+
+
+def _analyze_uplift(design: ExperimentDesign, data: Any, *, rng: np.random.Generator | int | None,
+                    value: Sequence[float] | np.ndarray | str | None, refute: bool, refute_simulations: int,
+                    spec: UpliftSpec | None, n_threads: int | None) -> UpliftResult:
+    from experiments.policy import PolicyCosts, evaluate_policy
+    from experiments.uplift_metrics import blp_test, calibration_table, evaluate_uplift, segment_table
+
+    spec = spec or design.uplift
+    if spec is None:
+        raise DesignError("the design has no uplift section; add uplift: {features: [tenure_months, arpu, ...]}")
+    gen = np.random.default_rng(rng)
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    frame = _load_frame(design, data, spec, value)
+    seconds["load"] = time.perf_counter() - t0
+    if value is not None and not isinstance(value, str):
+        value = VALUE_COLUMN
+    ud = prepare_uplift_data(design, frame, spec, value=value, rng=gen)
+    del frame
+    arms = [design.control, *design.treatments]
+    weights = [design.arms[a].weight for a in arms]
+    model = UpliftModel(arms, weights, learner=spec.learner, n_folds=spec.n_folds, rng=gen, n_threads=n_threads).fit(ud)
+    cf = model.crossfit_
+    seconds["fit"] = cf.seconds
+    t1 = time.perf_counter()
+    effects = average_effects(ud, cf, alpha=design.analysis.alpha)
+    benefit = _benefit(ud)
+    code = {a: i for i, a in enumerate(arms)}
+    t_codes = np.array([code[a] for a in ud.arm])
+    evals: dict[str, ArmEvaluation] = {}
+    for j, a in enumerate(arms[1:], start=1):
+        m = (t_codes == j) | (t_codes == 0)
+        treated = (t_codes[m] == j).astype(int)
+        score = ud.benefit_sign * cf.cate[m, j]
+        metrics = evaluate_uplift(benefit[m], score, treated, n_bootstrap=spec.n_bootstrap,
+                                  alpha=design.analysis.alpha, rng=gen)
+        e = cf.propensity[j] / (cf.propensity[j] + cf.propensity[0])
+        calib = calibration_table(benefit[m], score, treated, n_bins=10, alpha=design.analysis.alpha)
+        baseline = ud.benefit_sign * cf.mu[m, 0]
+        blp = blp_test(benefit[m], score, treated, e, baseline=baseline)
+        evals[a] = ArmEvaluation(effect=effects[j - 1], metrics=metrics, calibration=calib, blp=blp)
+    seconds["evaluate"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    costs = PolicyCosts.from_design(design, arms)
+    policy = evaluate_policy(ud, cf, costs, budget=spec.budget, tree_depth=spec.policy_tree_depth,
+                             alpha=design.analysis.alpha, rng=gen)
+    seconds["policy"] = time.perf_counter() - t2
+    notes = [
+        f"CATE: EconML {'DRLearner (doubly robust, histogram-GBM nuisance and final models)' if spec.learner == 'dr' else 'CausalForestDML'}"
+        f" with the design's arm weights as known propensities; {spec.n_folds}-fold cross-fitting, so every "
+        "evaluation number is computed on subscribers the models did not see.",
+        "Uplift metrics use the benefit scale (reduction in the metric when it should decrease); the random "
+        "baseline is subtracted from the Qini coefficient and AUUC.",
+        policy.value_note,
+    ]
+    if ud.n_input > ud.y.size:
+        notes.append(f"Sampled {ud.y.size:,} of {ud.n_input:,} rows (uplift.max_rows) for the row-level models.")
+    segs = pd.DataFrame()
+    if ud.segments:
+        segs = pd.concat([segment_table(ud.y, ud.arm, v, design.control, arms[1:], alpha=design.analysis.alpha,
+                                        segment_name="level").assign(segment=k)
+                          for k, v in ud.segments.items()], ignore_index=True)
+        segs = segs[["segment", *[c for c in segs.columns if c != "segment"]]]
+    if refute:
+        from experiments.refute import refute_average_effect
+
+        t3 = time.perf_counter()
+        for j, a in enumerate(arms[1:], start=1):
+            m = (t_codes == j) | (t_codes == 0)
+            e = cf.propensity[j] / (cf.propensity[j] + cf.propensity[0])
+            ref = refute_average_effect(ud.X[m], (t_codes[m] == j).astype(int), ud.y[m], ud.feature_names,
+                                        propensity=e, max_rows=spec.refute_rows, binary=ud.binary,
+                                        n_simulations=refute_simulations, alpha=design.analysis.alpha, rng=gen)
+            evals[a] = ArmEvaluation(effect=evals[a].effect, metrics=evals[a].metrics,
+                                     calibration=evals[a].calibration, blp=evals[a].blp, refutation=ref)
+        seconds["refute"] = time.perf_counter() - t3
+    return UpliftResult(design_name=design.name, metric=ud.metric, arms=evals, policy=policy, segments=segs,
+                        crossfit=cf, n=int(ud.y.size), n_input=ud.n_input, value_unit=policy.value_unit,
+                        notes=notes, seconds=seconds)
+
+
+def _load_frame(design: ExperimentDesign, data: Any, spec: UpliftSpec, value: Any) -> pd.DataFrame:
+    """The needed columns as a pandas frame (a DataFrame passed in is not copied wholesale or modified)."""
+    cols = [design.data.arm, *spec.features, *spec.segments]
+    metric = design.metric(spec.metric) if spec.metric else next(m for m in design.metrics if m.role == "primary")
+    cols.append(metric.column)
+    if design.data.acceptance:
+        cols.append(design.data.acceptance)
+    if design.value is not None:
+        for v in (design.value.margin, design.value.retention_value):
+            if isinstance(v, str):
+                cols.append(v)
+    if isinstance(value, str):
+        cols.append(value)
+    if design.data.assigned_at and metric.maturity_days is not None and design.data.as_of is not None:
+        cols.append(design.data.assigned_at)
+    if value is not None and not isinstance(value, str):
+        cols = [c for c in cols if c != VALUE_COLUMN]
+    cols = list(dict.fromkeys(cols))
+    if isinstance(data, pd.DataFrame):
+        frame = data
+    else:
+        from experiments.data import open_table, require_columns
+
+        source = data if data is not None else design.data.source
+        base = design.path.parent if design.path and data is None else None
+        table = open_table(source, base_dir=base)
+        require_columns(table, {f"uplift column {c}": c for c in cols})
+        frame = table.select(*cols).to_pandas()
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        c = missing[0]
+        raise DataError(f"data has no column {c!r}{close_matches(c, frame.columns)}; it is named by the design's "
+                        "uplift, data or value section; fix the name or add the column")
+    frame = frame[cols]  # a new frame: adding a column below does not touch the caller's
+    if value is not None and not isinstance(value, str):
+        arr = np.asarray(value, dtype=float)
+        if arr.shape != (len(frame),):
+            raise DataError(f"value has shape {arr.shape}; give one value of retention per row ({len(frame)})")
+        frame[VALUE_COLUMN] = arr
+    if design.data.assigned_at in cols and metric.maturity_days is not None and design.data.as_of is not None:
+        cutoff = pd.Timestamp(design.data.as_of) - pd.Timedelta(days=metric.maturity_days)
+        frame = frame[pd.to_datetime(frame[design.data.assigned_at]) <= cutoff]
+        if frame.empty:
+            raise DataError(f"no subscriber was assigned by {cutoff.date()} ({metric.maturity_days} days before "
+                            f"data.as_of {design.data.as_of}); the metric {metric.name!r} is not mature yet")
+    return frame
