@@ -151,7 +151,7 @@ def confidence_sequence(treat: SuffStats, control: SuffStats, *, binary: bool, a
         raise DataError(f"arm {arm!r} or {control_name!r} has fewer than 2 units; wait for data before monitoring")
     est = treat.mean - control.mean
     v = difference_variance(treat, control, binary)
-    hw = cs_halfwidth(v, treat.n + control.n, alpha, tuning)
+    hw = float(cs_halfwidth(v, treat.n + control.n, alpha, tuning))
     return SequenceLook(arm, control_name, int(treat.n), int(control.n), treat.mean, control.mean, est, est - hw,
                         est + hw, est - hw, est + hw, alpha, float(tuning))
 

@@ -115,8 +115,9 @@ def _print_size(r: Any, population_note: str) -> None:
     if r.population is not None:
         sign = 1.0 if p.direction == "increase" else -1.0
         enough = "enough" if r.population >= r.total else f"NOT enough (short by {r.total - r.population:,})"
+        reach = None if r.mde_at_population is None else sign * r.mde_at_population
         lines.append(f"eligible population: {r.population:,}{population_note}: {enough}; smallest detectable effect "
-                     f"with all of it: {_fmt(sign * r.mde_at_population if r.mde_at_population is not None else None, '+.4g')}")
+                     f"with all of it: {_fmt(reach, '+.4g')}")
     for line in lines:
         console.print(line, markup=False)
 

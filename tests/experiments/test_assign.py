@@ -5,7 +5,6 @@ repetitions (KS tests), and bad input."""
 from __future__ import annotations
 
 import hashlib
-import os
 from datetime import date
 from pathlib import Path
 

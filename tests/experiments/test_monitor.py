@@ -62,13 +62,13 @@ def test_means_match_gbstats():
 
 @pytest.mark.parametrize("n,alpha,tuning", [(1000, 0.05, 5000), (40_000, 0.01, 20_000), (300, 0.1, 300)])
 def test_boundary_is_where_the_mixture_p_value_equals_alpha(n, alpha, tuning):
-    """Duality in Waudby-Smith et al. (2023), eq. 155 (GrowthBook's ``p_value``): the always-valid p-value
-    1 / E with E = exp(ρ² S / (2 (Nρ² + 1))) / √(Nρ² + 1), S = N est² / V, equals alpha exactly at |est| = half-width."""
+    """Duality in Waudby-Smith et al. (2023), eq. 155 (GrowthBook's ``p_value``): the always-valid p-value 1 / E,
+    E = exp(ρ² S / (2 (Nρ² + 1))) / √(Nρ² + 1) with S = N est² / V, equals alpha exactly at |est| = half-width."""
     v = 0.3 / n
     hw = cs_halfwidth(v, n, alpha, tuning)
     r2 = rho(alpha, tuning) ** 2
-    st2 = hw**2 * n / (v * n)
-    evalue = math.exp(r2 * st2 * n / (2 * (n * r2 + 1))) / math.sqrt(n * r2 + 1)
+    st2 = hw**2 * n / v  # gbstats: (estimate - test_value)^2 * N / variance
+    evalue = math.exp(r2 * st2 / (2 * (n * r2 + 1))) / math.sqrt(n * r2 + 1)
     assert 1 / evalue == pytest.approx(alpha, rel=1e-10)
 
 

@@ -84,7 +84,7 @@ def test_gpower_binomial_case(method):
         assert r.n_exact == pytest.approx(897_348, abs=1)
 
 
-# ----------------------------------------------------------------------------------------------- independent implementation
+# ------------------------------------------------------------------------------------- independent implementation
 
 
 @pytest.mark.parametrize("p0,p1,ratio,alpha,power,sides", [
