@@ -105,6 +105,19 @@ def _blank_to_missing(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataF
     return out, counts
 
 
+def _blank_counts(table: Any) -> dict[str, int]:
+    """Per column, the number of missing values (and blank strings in text columns), computed in the engine."""
+    exprs = {}
+    for c in table.columns:
+        col = table[c]
+        expr = col.isnull().sum()
+        if col.type().is_string():
+            expr = expr + (col.strip() == "").sum()
+        exprs[c] = expr
+    counts = table.aggregate(**exprs).to_pandas().iloc[0]
+    return {c: int(v) for c, v in counts.items() if int(v or 0) > 0}
+
+
 def analyze_survival(
     design_or_frame: Any,
     *,
@@ -192,7 +205,12 @@ def analyze_survival(
     if missing_cols:
         raise SurvivalDataError(f"covariate {missing_cols[0]!r} is not in the data; columns are {list(table.columns)}")
     n_rows = int(table.count().execute())
-    data_report: dict[str, Any] = {"rows": n_rows, "rows_used": n_rows, "dropped": {}}
+    data_report: dict[str, Any] = {"rows": n_rows, "rows_used": n_rows, "dropped": {},
+                                   "blank_or_missing": _blank_counts(table)}
+    for c, k in data_report["blank_or_missing"].items():
+        if c not in covariates:
+            notes.append(f"column {c!r} has {k} blank or missing value(s); it is not used here, so those rows stay "
+                         "in the analysis.")
     # Row-level part first: covariates may need cleaning, and KM must use the same rows as the Cox model.
     needs_rows = bool(covariates)
     frame = None

@@ -83,6 +83,14 @@ def prepare_survival_frame(
     e = frame[event]
     if e.isna().any():
         raise SurvivalDataError(f"column {event!r} has {int(e.isna().sum())} missing event indicator(s)")
+    if event_value is not None and pd.api.types.is_bool_dtype(e):
+        from survival.risk_table import boolean_event_value
+
+        as_bool = boolean_event_value(event_value)
+        if as_bool is None:
+            raise SurvivalDataError(f"column {event!r} is boolean but the event value is {event_value!r}; "
+                                    "pass Yes/True or No/False")
+        event_value = as_bool
     if event_value is not None:
         values = set(e.unique().tolist())
         if event_value not in values:

@@ -100,6 +100,25 @@ def _check_columns(table: Any, columns: list[str]) -> None:
             raise SurvivalDataError(f"column {col!r} is not in the data{hint}; columns are {present}")
 
 
+_TRUE_WORDS = {"yes", "y", "true", "t", "1"}
+_FALSE_WORDS = {"no", "n", "false", "f", "0"}
+
+
+def boolean_event_value(value: Any) -> bool | None:
+    """``True``/``False`` if ``value`` spells a boolean ("Yes", "true", 1, ...), else None.
+
+    CSV readers (DuckDB among them) read a Yes/No column as booleans; an event value of "Yes" then means True.
+    """
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE_WORDS:
+        return True
+    if text in _FALSE_WORDS:
+        return False
+    return None
+
+
 def event_indicator(table: Any, event: str, event_value: Any = None) -> Any:
     """Ibis expression that is 1 for a churn event and 0 otherwise, after checking how ``event`` is coded.
 
@@ -125,6 +144,14 @@ def event_indicator(table: Any, event: str, event_value: Any = None) -> Any:
             f"column {event!r} must be coded 0/1 (1 = churned) but holds {shown}; "
             f"recode it or pass the value that means churn (--event-value, e.g. {shown[0]!r})"
         )
+    if dtype.is_boolean():
+        as_bool = boolean_event_value(event_value)
+        if as_bool is None:
+            raise SurvivalDataError(
+                f"column {event!r} is boolean (read from yes/no or true/false) but the event value is "
+                f"{event_value!r}; pass Yes/True or No/False"
+            )
+        return (col == as_bool).cast("int64")
     if dtype.is_numeric() and not isinstance(event_value, (int, float)):
         try:
             event_value = float(event_value)
