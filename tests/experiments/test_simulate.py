@@ -288,6 +288,22 @@ def test_censoring_is_at_the_extract_date(sim):
     assert (e["churned_30d"] <= e["churned_60d"]).all() and (e["churned_60d"] <= e["churned_90d"]).all()
 
 
+def test_an_early_extract_shows_only_what_has_happened():
+    """With as_of 45 days after the start, follow-up is 18..45 days: nothing after as_of is visible, 90-day flags
+    equal what has been observed so far, and revenue stops at as_of."""
+    start = SimulationConfig().start_date
+    s = simulate_operator(n_subscribers=20_000, rng=8, as_of=start + pd.Timedelta(days=45))
+    e = s.experiment
+    follow_up = (pd.Timestamp(s.config.as_of_date) - e["assigned_at"]).dt.days
+    assert follow_up.between(18, 45).all()
+    assert (e["time_to_churn_days"] <= follow_up).all()
+    assert (e["churned_90d"] == e["churn_event"]).all() and (e["churned_60d"] == e["churn_event"]).all()
+    assert (e["revenue_90d"] <= e["arpu"] * 45 / 30.4375 * np.exp(5 * 0.15)).all()
+    # the mature truth is still reported, and it is larger than what the immature extract shows
+    assert e["churned_90d"].mean() < s.truth["control"]["churn_90d"]
+    assert s.truth["as_of"] == (start + pd.Timedelta(days=45)).isoformat()
+
+
 def test_revenue_is_lower_for_early_churners(sim):
     e = sim.experiment
     ratio = e["revenue_90d"] / e["revenue_pre_90d"]
