@@ -301,13 +301,11 @@ def analyze_survival(
     cox: dict[str, Any] = {}
     ph: dict[str, Any] = {}
     if frame is not None and (group is not None or covariates):
-        try:
-            res = fit_cox(frame, duration, event, covariates, event_value=event_value, arm=group, control=control,
-                          alpha=alpha)
-            cox = res.to_dict()["coefficients"]
-            ph = res.to_dict()["ph_test"]
-        except ModelError as exc:
-            notes.append(f"Cox model not fitted: {exc}")
+        # a covariate without variance or an arm without churn events is an error (ModelError), not a note
+        res = fit_cox(frame, duration, event, covariates, event_value=event_value, arm=group, control=control,
+                      alpha=alpha)
+        cox = res.to_dict()["coefficients"]
+        ph = res.to_dict()["ph_test"]
     parametric: dict[str, Any] = {}
     ev_frame = None
     if frame is not None:
