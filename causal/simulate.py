@@ -92,7 +92,7 @@ def simulate_panel(
         "region": reg, "month": mon, "subscribers": n, "churners": churners, "churn_rate": churners / n,
         "promo": treated.astype(int), "promo_start": pd.array(np.where(s > 0, s, 0), dtype="Int64"),
     })
-    panel.loc[s[reg] <= 0, "promo_start"] = pd.NA
+    panel.loc[s <= 0, "promo_start"] = pd.NA
     cells = panel.loc[treated, ["region", "month", "subscribers"]].assign(effect=eff[treated])
     att = float(np.average(cells["effect"], weights=cells["subscribers"])) if len(cells) else 0.0
     truth = PanelTruth(att=att, starts={int(r): int(start[r]) for r in np.flatnonzero(start > 0)},
