@@ -25,9 +25,9 @@ New subscribers (``assignment.keep_existing: true``)
 
 Registry
     A DuckDB file (``assignment.registry`` in the design, else ``assignment_registry.duckdb`` beside the output) with
-    tables ``runs`` and ``assignments``. A new run of a design replaces its rows. ``exclusive_with: [other]`` removes
-    from the eligible population every unit that ``other`` holds; exclusivity is symmetric (a design that names this
-    one in its own ``exclusive_with`` excludes its units too).
+    tables ``runs`` and ``assignments`` (integer ids kept as BIGINT, others as text). A new run of a design replaces
+    its rows. ``exclusive_with: [other]`` removes from the eligible population every unit that ``other`` holds;
+    exclusivity is symmetric (a design that names this one in its own ``exclusive_with`` excludes its units too).
 """
 
 from __future__ import annotations
@@ -393,7 +393,8 @@ _REGISTRY_DDL = """
 CREATE TABLE IF NOT EXISTS {db}.runs (
     run_id VARCHAR, design VARCHAR, design_hash VARCHAR, salt VARCHAR, method VARCHAR, output VARCHAR,
     units BIGINT, exclusive_with VARCHAR, keep_existing BOOLEAN, created_at TIMESTAMP);
-CREATE TABLE IF NOT EXISTS {db}.assignments (design VARCHAR, unit VARCHAR, arm VARCHAR, assigned_at DATE);
+CREATE TABLE IF NOT EXISTS {db}.assignments (
+    design VARCHAR, unit_int BIGINT, unit_str VARCHAR, arm VARCHAR, assigned_at DATE);
 """
 
 
@@ -530,19 +531,25 @@ def assign(
         if have_reg:
             attached.append("reg")
         # ---------------------------------------------------------------- exclusions and kept units
+        # the registry keeps integer ids as BIGINT (compact, fast) and any other id as text
+        int_ids = table[unit].type().is_integer()
+        unit_key = f"p.{_ident(unit)}" if int_ids else f"CAST(p.{_ident(unit)} AS VARCHAR)"
+        reg_key = ("coalesce(unit_int, TRY_CAST(unit_str AS BIGINT))" if int_ids
+                   else "coalesce(unit_str, CAST(unit_int AS VARCHAR))")
+        reg_cols = "__unit, NULL" if int_ids else "NULL, CAST(__unit AS VARCHAR)"
         excl_sql = "FALSE"
         if have_reg:
             runs = con.execute("SELECT DISTINCT design, exclusive_with FROM reg.runs WHERE design <> ?",
                                [design.name]).fetchall()
             names = sorted({d for d, ex in runs if d in design.exclusive_with or design.name in json.loads(ex or "[]")})
             if names:
-                excl_sql = (f"CAST(p.{_ident(unit)} AS VARCHAR) IN (SELECT unit FROM reg.assignments WHERE design IN "
+                excl_sql = (f"{unit_key} IN (SELECT {reg_key} FROM reg.assignments WHERE design IN "
                             f"({', '.join(_sql_str(n) for n in names)}))")
         prev_join = ""
         prev_cols = "NULL::VARCHAR AS prev_arm, NULL::DATE AS prev_at"
         if keep and have_reg:
-            prev_join = (f"LEFT JOIN (SELECT unit, arm, assigned_at FROM reg.assignments WHERE design = "
-                         f"{_sql_str(design.name)}) prev ON prev.unit = CAST(p.{_ident(unit)} AS VARCHAR)")
+            prev_join = (f"LEFT JOIN (SELECT {reg_key} AS k, arm, assigned_at FROM reg.assignments WHERE design = "
+                         f"{_sql_str(design.name)}) prev ON prev.k = {unit_key}")
             prev_cols = "prev.arm AS prev_arm, prev.assigned_at AS prev_at"
         con.execute(f"ATTACH {_sql_str(str(stage))} AS stage")
         attached.append("stage")
@@ -626,7 +633,7 @@ def assign(
         try:
             con.execute("DELETE FROM reg.assignments WHERE design = ?", [design.name])
             con.execute(f"""
-                INSERT INTO reg.assignments SELECT {_sql_str(design.name)}, CAST(__unit AS VARCHAR), __arm, __at
+                INSERT INTO reg.assignments SELECT {_sql_str(design.name)}, {reg_cols}, __arm, __at
                 FROM stage.assigned
             """)
             units = int(sum(arm_counts.values()))

@@ -237,6 +237,27 @@ def test_exclusivity_across_designs(tmp_path):
     assert r5.excluded == 500  # guard_q1 named later_q1, so later_q1 keeps out of guard_q1's units
 
 
+def test_string_ids_keep_existing_and_exclusivity(tmp_path):
+    """Text ids (e.g. MSISDNs) go through the registry as text; integer ids of another design still match them."""
+    pop = population(1500, 12)
+    text = pop.assign(subscriber_id="86" + pop.subscriber_id.astype(str).str.zfill(9))
+    reg = tmp_path / "registry.duckdb"
+    d = make("msisdn_wave", assignment={"keep_existing": True})
+    assign(d, out=tmp_path / "w1.parquet", population=text.iloc[:1000], registry=reg, assigned_at=DAY)
+    r = assign(d, out=tmp_path / "w2.parquet", population=text, registry=reg, assigned_at=DAY)
+    w1 = read(tmp_path / "w1.parquet").set_index("subscriber_id")["arm"]
+    w2 = read(tmp_path / "w2.parquet").set_index("subscriber_id")["arm"]
+    assert r.kept == 1000 and (w2.loc[w1.index] == w1).all()
+    ints = pop.assign(subscriber_id=("86" + pop.subscriber_id.astype(str).str.zfill(9)).astype("int64"))
+    other = make("int_ids", exclusive_with=["msisdn_wave"])
+    with pytest.raises(DataError, match="1500 units held by exclusive designs"):
+        assign(other, out=tmp_path / "o.parquet", population=ints, registry=reg, assigned_at=DAY)
+    assert not (tmp_path / "o.parquet").exists()
+    more = pd.concat([ints, population(300, 13, start=90_000_000_000)], ignore_index=True)
+    r2 = assign(other, out=tmp_path / "o.parquet", population=more, registry=reg, assigned_at=DAY)
+    assert r2.excluded == 1500 and r2.units == 300
+
+
 def test_registry_records_runs(pop, tmp_path):
     from experiments.assign import registered_designs
 
