@@ -168,6 +168,8 @@ def analyze_survival(
     -------
     SurvivalAnalysis
     """
+    from experiments.data import open_table
+    from experiments.design import ExperimentDesign
     from survival.errors import HorizonError, ModelError, SurvivalDataError
     from survival.hazard import fit_cox, fit_parametric
     from survival.kaplan_meier import kaplan_meier_groups, median_survival, survival_at
@@ -175,9 +177,6 @@ def analyze_survival(
     from survival.ltv import ltv_by_group, ltv_difference, ltv_from_curve
     from survival.risk_table import risk_table
     from survival.rmst import rmst, rmst_difference
-
-    from experiments.data import open_table
-    from experiments.design import ExperimentDesign
 
     notes: list[str] = []
     if isinstance(design_or_frame, ExperimentDesign):
@@ -246,7 +245,7 @@ def analyze_survival(
         horizon = max_h
         notes.append(f"RMST horizon {horizon:g} {time_unit}: the shortest follow-up among the groups.")
     elif horizon > max_h:
-        g_short = min(last, key=last.get)
+        g_short = min(last, key=lambda k: last[k])
         raise HorizonError(
             f"horizon {horizon:g} is beyond the last observed time {max_h:g} {time_unit} of group {g_short!r}; the "
             f"Kaplan–Meier RMST would extrapolate {horizon - max_h:g} {time_unit} flat; use --horizon {max_h:g} or "
@@ -337,7 +336,7 @@ def analyze_survival(
         if within:
             arms_ltv = {g: ltv_from_curve(c, m, h_m, rate, time_unit=time_unit, alpha=alpha, label=g)
                         for g, c in curves.items()}
-        elif frame is not None and group is not None:
+        elif frame is not None and ev_frame is not None and group is not None:
             arms_ltv = ltv_by_group(frame[duration].to_numpy(float), ev_frame.to_numpy(int), frame[group].to_numpy(),
                                     m, h_m, rate, time_unit=time_unit, method="parametric", alpha=alpha)
             notes.append(f"Lifetime value over {h_m} months extrapolates beyond the observed follow-up "

@@ -101,7 +101,7 @@ def prepare_survival_frame(
                                     "recode it to churned / not churned")
         ev = (e == event_value).astype(int)
     else:
-        if not set(pd.unique(e.astype(float) if e.dtype != object else e)) <= {0, 1, 0.0, 1.0, True, False}:
+        if not set(pd.unique(e.astype(float) if e.dtype != object else e)) <= {0, 1}:
             raise SurvivalDataError(f"column {event!r} must be coded 0/1 (1 = churned) but holds "
                                     f"{sorted(map(str, e.unique()))[:5]}; recode it or pass the event value")
         ev = e.astype(int)

@@ -45,8 +45,8 @@ class LogRankResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary."""
         return {"statistic": float(self.statistic), "dof": int(self.dof), "p_value": float(self.p_value),
-                "observed": {str(g): float(o) for g, o in zip(self.groups, self.observed)},
-                "expected": {str(g): float(e) for g, e in zip(self.groups, self.expected)}}
+                "observed": {str(g): float(o) for g, o in zip(self.groups, self.observed, strict=False)},
+                "expected": {str(g): float(e) for g, e in zip(self.groups, self.expected, strict=False)}}
 
     def summary(self) -> pd.DataFrame:
         """Observed and expected events per group."""

@@ -50,7 +50,7 @@ def _event_value(text: str | None) -> Any:
 @domain_errors
 def survival_command(
     design: Path | None = typer.Argument(None, metavar="[DESIGN]", help="Experiment design (optional with --data)."),
-    data: str | None = typer.Option(None, "--data", help="Subscribers (.parquet/.csv/duckdb://); overrides the design."),
+    data: str | None = typer.Option(None, "--data", help="Subscribers file or duckdb:// URL; overrides the design."),
     duration: str | None = typer.Option(None, "--duration", help="Time to churn or censoring column."),
     event: str | None = typer.Option(None, "--event", help="Churn indicator column (0/1, or see --event-value)."),
     event_value: str | None = typer.Option(None, "--event-value", help="Value of --event that means churn."),
@@ -139,7 +139,7 @@ def risk_command(
         frame, duration, event, event_value=_event_value(event_value))
     ev = model._frame(frame)["_event"].to_numpy()
     current = frame if all_rows else frame[ev == 0].reset_index(drop=True)
-    scores = model.score(current, id_column=id_column, thresholds=tuple(cuts) if cuts else None)
+    scores = model.score(current, id_column=id_column, thresholds=(cuts[0], cuts[1]) if cuts else None)
     scores.insert(1 if id_column else 0, "tenure", current[duration].to_numpy())
     if out.suffix.lower() == ".csv":
         payload: bytes | str = scores.to_csv(index=False)

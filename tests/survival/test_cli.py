@@ -4,7 +4,6 @@ bad input as one stderr line with exit code 2 and no output file, no overwrite w
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
