@@ -1,8 +1,8 @@
 """Benchmark: `experiments.assign.assign` on N subscribers with 3 strata columns against a bare DuckDB
 hash-and-rank query on the same Parquet file.
 
-Both sides run in a fresh subprocess (peak RSS from ``getrusage(RUSAGE_CHILDREN)``), the same number of DuckDB
-threads, and write a Parquet file of the assignment:
+Both sides run in a fresh subprocess (wall time and peak RSS of the process tree from ``_harness.measure``), the same
+number of DuckDB threads, alternating, and write a Parquet file of the assignment:
 
 * reference: one ``COPY (SELECT ... sha256(salt || id) ... row_number() OVER (PARTITION BY strata ORDER BY hash)
   ... count(*) OVER (PARTITION BY strata) ...) TO out.parquet`` giving arms by position (floor quotas, no
@@ -20,12 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import measure  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -92,15 +93,9 @@ def make_data(n: int) -> Path:
 
 
 def run(code: str, *args: str) -> tuple[list[str], float, float]:
-    """Run ``code`` in a fresh interpreter; return its stdout fields, wall seconds and peak RSS (MiB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t
-    if proc.returncode != 0:
-        raise SystemExit(proc.stderr)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return proc.stdout.strip().splitlines()[-1].split(), wall, max(peak, before) / 1024
+    """Run ``code`` in a fresh interpreter; return its last stdout line's fields, wall seconds and peak RSS (MiB)."""
+    r = measure([sys.executable, "-c", code, *args])
+    return r.stdout.strip().splitlines()[-1].split(), r.seconds, r.peak_mb
 
 
 def main() -> None:
@@ -115,22 +110,23 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     results: dict[str, list[float]] = {"reference": [], "ours": []}
-    peaks: dict[str, float] = {}
-    # RUSAGE_CHILDREN's maxrss is the largest child so far, so measure the (smaller) reference first, then ours.
-    for name, code, extra in (("reference", REFERENCE, []), ("ours", OURS, [args.memory_limit])):
-        for rep in range(args.reps):
+    walls: dict[str, list[float]] = {"reference": [], "ours": []}
+    peaks: dict[str, float] = {"reference": 0.0, "ours": 0.0}
+    for rep in range(args.reps):  # alternate, so that a change in machine load hits both sides
+        for name, code, extra in (("reference", REFERENCE, []), ("ours", OURS, [args.memory_limit])):
             out = str(work / f"{name}_{rep}.parquet")
             fields, wall, peak = run(code, str(src), out, str(args.threads), *extra)
             results[name].append(float(fields[0]))
-            peaks[name] = peak
+            walls[name].append(wall)
+            peaks[name] = max(peaks[name], peak)
     uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     best = {k: min(v) for k, v in results.items()}
     print(json.dumps({
         "n": args.n, "threads": args.threads, "memory_limit": args.memory_limit, "reps": args.reps,
         "reference_s": results["reference"], "ours_s": results["ours"],
+        "reference_process_wall_s": walls["reference"], "ours_process_wall_s": walls["ours"],
         "ratio_best": best["ours"] / best["reference"],
-        "peak_rss_mib_reference_process": round(peaks["reference"], 1),
-        "peak_rss_mib_ours_process": round(peaks["ours"], 1),
+        "peak_rss_mib_reference": round(peaks["reference"], 1), "peak_rss_mib_ours": round(peaks["ours"], 1),
         "cpu_count": os.cpu_count(), "uptime": uptime,
     }))
     shutil.rmtree(work, ignore_errors=True)
