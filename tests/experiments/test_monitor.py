@@ -189,3 +189,16 @@ def test_monitor_bad_input():
         monitor(_design(), df.assign(arm=df.arm.replace("flow_pack", "flowpack")))
     with pytest.raises(DataError, match="no column 'churned'"):
         monitor(_design(), df.rename(columns={"churned": "churn_flag"}))
+
+
+def test_design_report_section(tmp_path):
+    """The section gathers the three results; a short population fails its check."""
+    from experiments.design_report import design_section
+    from experiments.power import sample_size
+
+    size = sample_size(0.2, 0.05, population=1000)
+    r = monitor(_design(), _frame(6, 3000, (0.2, 0.2, 0.2)))
+    s = design_section(size, None, r)
+    assert s.key == "design" and len(s.conclusions) == 2
+    assert [c.status for c in s.checks] == ["fail"]
+    assert r.message in s.conclusions
