@@ -296,6 +296,8 @@ def eligibility_filter(table: ir.Table, conditions: Sequence[Any], source: str =
         col = table[c.column]
         try:
             def lit(v: Any, col: Any = col) -> Any:
+                if isinstance(v, str) and col.type().is_numeric():
+                    float(v)  # raises ValueError for a word compared with a numeric column
                 return ibis.literal(v).cast(col.type()) if isinstance(v, str) and not col.type().is_string() \
                     else ibis.literal(v, type=col.type())
 
@@ -336,7 +338,13 @@ def _check_rows(table: ir.Table, unit: str, strata: Sequence[str], source: str) 
     aggs = {"rows": table.count(), "units": table[unit].nunique(), "null_units": table[unit].isnull().sum()}
     for i, s in enumerate(strata):
         aggs[f"null_{i}"] = table[s].isnull().sum()
-    row = table.aggregate(**aggs).execute().iloc[0]
+    import duckdb
+
+    try:
+        row = table.aggregate(**aggs).execute().iloc[0]
+    except duckdb.Error as exc:  # e.g. an eligibility value the engine cannot convert to the column's type
+        raise DataError(f"{source}: the eligibility conditions cannot be evaluated: {str(exc).splitlines()[0]}; "
+                        "check each condition's value against its column's type") from None
     rows = int(row["rows"])
     if int(row["null_units"] or 0):
         raise DataError(f"{source}: unit column {unit!r} has {int(row['null_units'])} missing ids; "
@@ -515,9 +523,9 @@ def assign(
 
     pop_sql = ibis.to_sql(eligible.select(list(dict.fromkeys([unit, *strata, *covariates]))), dialect="duckdb")
 
-    settings_before = {}
+    settings_before = {k: con.execute(f"SELECT current_setting('{k}')").fetchone()[0]
+                       for k in ("memory_limit", "temp_directory", "enable_progress_bar")}
     if memory_limit:
-        settings_before["memory_limit"] = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         con.execute(f"SET memory_limit = {_sql_str(memory_limit)}")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
@@ -655,9 +663,9 @@ def assign(
                 con.execute(f"DETACH {db}")
         with contextlib.suppress(Exception):
             con.unregister("__bounds")
-        for k, v in settings_before.items():
+        for k, v in settings_before.items():  # the caller's connection is left as it was
             with contextlib.suppress(Exception):
-                con.execute(f"SET {k} = {_sql_str(v)}")
+                con.execute(f"SET {k} = {_sql_str(str(v).lower()) if isinstance(v, bool) else _sql_str(str(v))}")
         _rmtree(tmp_dir)
     return AssignmentResult(design.name, dhash, salt, method, units, {a: int(arm_counts.get(a, 0)) for a in arms},
                             strata_df, balance, srm.p_value, excluded, kept, out, reg_path, run_id, design.control)

@@ -392,6 +392,13 @@ def test_unknown_eligibility_column(pop, tmp_path):
     assert _nothing_written(tmp_path)
 
 
+def test_eligibility_value_of_the_wrong_type(pop, tmp_path):
+    d = make(population={"source": "x", "eligibility": [{"column": "tenure_months", "op": ">=", "value": "six"}]})
+    with pytest.raises(DataError, match=r"eligibility\[0\]: value 'six' does not fit column 'tenure_months'"):
+        assign(d, out=tmp_path / "a.parquet", population=pop)
+    assert _nothing_written(tmp_path)
+
+
 def test_weights_not_summing_to_one():
     with pytest.raises(DesignError, match="sum to 0.9"):
         make(weights={"control": 0.5, "flow_pack": 0.2, "discount": 0.2})
