@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from survival.errors import HorizonError, SurvivalDataError
 from survival.risk_table import RiskTable
@@ -108,7 +108,7 @@ def kaplan_meier(
         terms = d / (n.astype(float) * (n - d))
         terms[~np.isfinite(terms)] = 0.0
         gw = np.cumsum(terms)
-        z = stats.norm.ppf(1 - alpha / 2)
+        z = special.ndtri(1 - alpha / 2)  # = scipy.stats.norm.ppf, without importing scipy.stats
         v = np.log(surv)
         lower = np.exp(-np.exp(np.log(-v) - z * np.sqrt(gw) / v))
         upper = np.exp(-np.exp(np.log(-v) + z * np.sqrt(gw) / v))

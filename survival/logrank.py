@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from survival.errors import ModelError
 from survival.risk_table import RiskTable
@@ -122,5 +122,5 @@ def logrank_test(table: RiskTable, groups: Any = None) -> LogRankResult:
     k = len(groups)
     v_red = v[: k - 1, : k - 1]
     stat = float(z[: k - 1] @ np.linalg.pinv(v_red) @ z[: k - 1])
-    return LogRankResult(groups=groups, statistic=stat, dof=k - 1, p_value=float(stats.chi2.sf(stat, k - 1)),
+    return LogRankResult(groups=groups, statistic=stat, dof=k - 1, p_value=float(special.chdtrc(k - 1, stat)),
                          observed=observed, expected=expected)

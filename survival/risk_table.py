@@ -119,14 +119,14 @@ def boolean_event_value(value: Any) -> bool | None:
     return None
 
 
-def event_indicator(table: Any, event: str, event_value: Any = None) -> Any:
+def event_indicator(table: Any, event: str, event_value: Any = None, *, nulls_checked: bool = False) -> Any:
     """Ibis expression that is 1 for a churn event and 0 otherwise, after checking how ``event`` is coded.
 
     Without ``event_value`` the column must hold only 0/1 (or booleans). With it, the column must hold at most two
     distinct values, one of them ``event_value``. Missing values are refused.
     """
     col = table[event]
-    n_null = int(col.isnull().sum().execute())
+    n_null = 0 if nulls_checked else int(col.isnull().sum().execute())
     if n_null:
         raise SurvivalDataError(
             f"column {event!r} has {n_null} missing event indicator(s); code every subscriber as churned or not "
@@ -174,27 +174,6 @@ def event_indicator(table: Any, event: str, event_value: Any = None) -> Any:
     return (col == event_value).cast("int64")
 
 
-def _check_durations(table: Any, duration: str) -> None:
-    col = table[duration]
-    if not col.type().is_numeric():
-        raise SurvivalDataError(
-            f"column {duration!r} must be a numeric duration but has type {col.type()}; convert it to numbers "
-            "(for dates, subtract the start date and express the result in days or months)"
-        )
-    stats = table.aggregate(nulls=col.isnull().sum(), neg=(col < 0).sum(), nonfinite=col.isnan().sum()
-                            if col.type().is_floating() else col.isnull().sum() * 0).to_pandas().iloc[0]
-    if int(stats["nulls"]) or int(stats["nonfinite"]):
-        raise SurvivalDataError(
-            f"column {duration!r} has {int(stats['nulls']) + int(stats['nonfinite'])} missing duration(s); "
-            "every subscriber needs a time to churn or to censoring; fill them or filter those rows explicitly"
-        )
-    if int(stats["neg"]):
-        raise SurvivalDataError(
-            f"column {duration!r} has {int(stats['neg'])} negative duration(s); durations count time since the "
-            "start and must be >= 0; check the start and end dates"
-        )
-
-
 def risk_table(
     data: Any,
     duration: str,
@@ -238,15 +217,48 @@ def risk_table(
     """
     table = _as_table(data)
     _check_columns(table, [duration, event] + ([group] if group else []))
-    _check_durations(table, duration)
-    ev = event_indicator(table, event, event_value)
+    dcol, ecol = table[duration], table[event]
+    if not dcol.type().is_numeric():
+        raise SurvivalDataError(
+            f"column {duration!r} must be a numeric duration but has type {dcol.type()}; convert it to numbers "
+            "(for dates, subtract the start date and express the result in days or months)"
+        )
+    # every validation count in one scan of the data
+    checks = {"d_null": dcol.isnull().sum(), "d_neg": (dcol < 0).sum(), "e_null": ecol.isnull().sum()}
+    if dcol.type().is_floating():
+        checks["d_nan"] = dcol.isnan().sum()
+    simple_event = event_value is None and (ecol.type().is_boolean() or ecol.type().is_numeric())
+    if event_value is None and ecol.type().is_numeric():
+        checks["e_bad"] = (~ecol.isin([0, 1])).sum()
     if group is not None:
-        n_null = int(table[group].isnull().sum().execute())
-        if n_null:
-            raise SurvivalDataError(
-                f"column {group!r} has {n_null} missing group label(s); assign every subscriber to a group "
-                "or filter those rows explicitly"
-            )
+        checks["g_null"] = table[group].isnull().sum()
+    found = {k: int(v or 0) for k, v in table.aggregate(**checks).to_pandas().iloc[0].items()}
+    missing = found["d_null"] + found.get("d_nan", 0)
+    if missing:
+        raise SurvivalDataError(
+            f"column {duration!r} has {missing} missing duration(s); every subscriber needs a time to churn or to "
+            "censoring; fill them or filter those rows explicitly"
+        )
+    if found["d_neg"]:
+        raise SurvivalDataError(
+            f"column {duration!r} has {found['d_neg']} negative duration(s); durations count time since the start "
+            "and must be >= 0; check the start and end dates"
+        )
+    if found["e_null"]:
+        raise SurvivalDataError(
+            f"column {event!r} has {found['e_null']} missing event indicator(s); code every subscriber as churned "
+            "or not (censored) before the analysis"
+        )
+    if found.get("e_bad", 0) or not simple_event:
+        ev = event_indicator(table, event, event_value, nulls_checked=True)  # raises with the values it found
+    else:
+        ev = ecol.cast("int64")
+    if found.get("g_null", 0):
+        raise SurvivalDataError(
+            f"column {group!r} has {found['g_null']} missing group label(s); assign every subscriber to a group "
+            "or filter those rows explicitly"
+        )
+    if group is not None:
         gcol = table[group]
     else:
         import ibis

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from survival.errors import HorizonError
 from survival.kaplan_meier import KMCurve
@@ -143,7 +143,7 @@ def rmst(curve: KMCurve, tau: float, alpha: float = 0.05, *, label: Any = None) 
     # the area after t_j starts at t_j itself: A_j = sum of areas from index j on
     var = float(np.sum(a**2 * terms))
     se = float(np.sqrt(var))
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = float(special.ndtri(1 - alpha / 2))
     return RMSTResult(tau=float(tau), rmst=value, se=se, lower=value - z * se, upper=value + z * se, alpha=alpha)
 
 
@@ -160,7 +160,7 @@ def rmst_difference(treated: RMSTResult, control: RMSTResult) -> RMSTDifference:
         raise HorizonError(f"RMSTs must share a horizon to be compared; found {treated.tau} and {control.tau}")
     est = treated.rmst - control.rmst
     se = float(np.hypot(treated.se, control.se))
-    z = float(stats.norm.ppf(1 - treated.alpha / 2))
-    p = float(2 * stats.norm.sf(abs(est) / se)) if se > 0 else float("nan")
+    z = float(special.ndtri(1 - treated.alpha / 2))
+    p = float(2 * special.ndtr(-abs(est) / se)) if se > 0 else float("nan")
     return RMSTDifference(tau=treated.tau, estimate=est, se=se, lower=est - z * se, upper=est + z * se, p_value=p,
                           alpha=treated.alpha)
