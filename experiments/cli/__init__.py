@@ -24,6 +24,7 @@ from experiments.cli import demo as _demo  # noqa: E402,F401
 from experiments.cli import design as _design  # noqa: E402,F401
 from experiments.cli import did as _did  # noqa: E402,F401
 from experiments.cli import survival as _survival  # noqa: E402,F401
+from experiments.cli import uplift as _uplift  # noqa: E402,F401
 
 
 def main() -> None:
