@@ -28,7 +28,6 @@ from causal.refute import (
 )
 from causal.staggered import ControlGroup, StaggeredResult, callaway_santanna
 from causal.twfe import (
-    BootWeights,
     TwfeFit,
     TwoWayDemeaner,
     WildBootstrap,
@@ -589,12 +588,12 @@ def did_2x2(data: Any, *, outcome: str, group: str, post: str, weight: str | Non
     >>> import pandas as pd
     >>> d = pd.DataFrame({"g": [0, 0, 1, 1, 0, 1], "p": [0, 1, 0, 1, 1, 1], "y": [1., 2., 1., 4., 2.2, 3.8]})
     >>> round(did_2x2(d, outcome="y", group="g", post="p").query("se_type == 'iid'").coef.item(), 6)
-    2.0
+    1.8
     """
     if isinstance(data, pd.DataFrame):
         for role, col in (("group", group), ("post", post)):
             vals = set(pd.unique(data[col].dropna())) if col in data.columns else set()
-            if col in data.columns and not vals <= {0, 1, True, False}:
+            if col in data.columns and not vals <= {0, 1}:
                 raise SpecError(f"{role} column {col!r} has values {sorted(map(str, vals))[:5]}; use 0/1")
         frame = data.assign(__d=(data[group] * data[post]) if group in data.columns and post in data.columns else 0)
     else:

@@ -200,10 +200,10 @@ def cell_stats(
 
     t = table
     y = t[outcome].cast("float64")
-    w = t[weight].cast("float64") if weight is not None else None
     d = t[treat].cast("float64")
     cl = t[cluster] if cluster is not None else None
     if weight is not None:
+        w: Any = t[weight].cast("float64")
         ww = w * w
 
         def wsum(e: Any, w2: bool = False) -> Any:
@@ -312,7 +312,8 @@ def _finish(out: pd.DataFrame, *, unit: str, time: str, outcome: str, treat: str
         if (spread > CONSTANT_TOL * scale).any():
             raise PanelError(
                 f"covariate {c!r} varies within unit × period cells; only cell-level covariates (constant within a "
-                "unit × period, e.g. regional price index) keep the aggregated fit exact. Aggregate it to the cell first"
+                "unit × period, e.g. regional price index) keep the aggregated fit exact. "
+                "Aggregate it to the cell first"
             )
     table = pd.DataFrame({
         "unit": out["unit"].to_numpy(),
@@ -365,7 +366,8 @@ def treatment_start(cells: CellStats, treat: str = "treatment") -> pd.Series:
                 off = g["time"].to_numpy()[first:][d[first:] == 0][0]
                 raise TreatmentError(
                     f"{treat} column: unit {_py(u)!r} is treated from period {_py(g['time'].to_numpy()[first])!r} but "
-                    f"untreated again in period {_py(off)!r}; only absorbing (staggered) adoption is supported: a unit stays treated once it "
+                    f"untreated again in period {_py(off)!r}; only absorbing (staggered) adoption is supported: "
+                    "a unit stays treated once it "
                     "starts. Code the promotion as 1 from its start onwards, or analyse each episode separately"
                 )
             starts[u] = g["time"].to_numpy()[first]

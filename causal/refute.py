@@ -155,7 +155,8 @@ def leave_one_unit_out(
            + ("No single unit drives the result." if ok else "Some re-fits leave the confidence interval: the "
               "result leans on few units."))
     return Refutation("leave_one_unit_out", lo, float("nan"), ok, msg,
-                      {"min": lo, "max": hi, "most_influential_unit": worst_label, "estimate_without_it": float(ests[worst])})
+                      {"min": lo, "max": hi, "most_influential_unit": worst_label,
+                       "estimate_without_it": float(ests[worst])})
 
 
 def pretrend_refutation(stat: float, p: float, q: int, alpha: float = 0.05) -> Refutation:

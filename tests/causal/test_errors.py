@@ -27,7 +27,8 @@ def test_treatment_switching_off_and_on(panel: pd.DataFrame) -> None:
     bad = panel.copy()
     r = bad.loc[bad.promo == 1, "region"].iloc[0]
     bad.loc[(bad.region == r) & (bad.month == 6), "promo"] = 0
-    with pytest.raises(TreatmentError, match=r"'promo' column: unit .* treated from period 5 but untreated again in period 6.*absorbing"):
+    msg = r"'promo' column: unit .* treated from period 5 but untreated again in period 6.*absorbing"
+    with pytest.raises(TreatmentError, match=msg):
         _fit(bad)
 
 

@@ -63,7 +63,7 @@ def test_twfe_equals_pyfixest(rows: pd.DataFrame, fits: dict, weight: str | None
     p_ref = ref.pvalue().to_numpy()
     from causal.twfe import t_inference
 
-    p = [t_inference(float(c), float(s), fit.df[kind], 0.05)[0] for c, s in zip(fit.coef, fit.se(kind))]
+    p = [t_inference(float(c), float(s), fit.df[kind], 0.05)[0] for c, s in zip(fit.coef, fit.se(kind), strict=True)]
     np.testing.assert_allclose(p, p_ref, rtol=1e-6)  # pyfixest's p-values pass through scipy's t cdf too
 
 
