@@ -439,31 +439,40 @@ def fit_parametric_regression(
 # --- contract end: time-varying covariate -----------------------------------------------------------------------
 
 def split_at_contract_end(
-    frame: pd.DataFrame, contract_end: np.ndarray, columns: list[str]
+    frame: pd.DataFrame, contract_end: np.ndarray, columns: list[str],
+    window: tuple[float, float] | None = None,
 ) -> pd.DataFrame:
-    """Counting-process rows ``id, start, stop, event, after_contract_end, *columns``.
+    """Counting-process rows ``id, start, stop, event, <indicator>, *columns``.
 
-    A subscriber whose contract ends at time ``c`` inside (0, T) gets two rows, [0, c) with the indicator 0 and no
-    event, and [c, T) with the indicator 1 and the observed event; ``c <= 0`` (already out of contract) gives one row
-    with indicator 1; ``c >= T`` one row with indicator 0.
+    Without ``window`` the indicator is ``after_contract_end``: 1 from the contract end ``c`` on (a subscriber whose
+    contract ended before follow-up, ``c <= 0``, has 1 throughout). With ``window = (w0, w1)`` it is
+    ``around_contract_end``: 1 on [c + w0, c + w1), 0 elsewhere. Each subscriber's follow-up [0, T) is cut at those
+    points (at most three rows); only the last row carries the churn event.
     """
     t = frame["_duration"].to_numpy(float)
     e = frame["_event"].to_numpy(int)
     c = np.asarray(contract_end, float)
     if c.shape != t.shape or not np.isfinite(c).all():
         raise SurvivalDataError("contract-end times must be finite, one per subscriber")
+    if window is None:
+        lo, hi, name = c, np.full(t.shape, np.inf), "after_contract_end"
+    else:
+        w0, w1 = window
+        if not w0 < w1:
+            raise SurvivalDataError(f"contract-end window must be (start, end) with start < end; found {window}")
+        lo, hi, name = c + w0, c + w1, "around_contract_end"
     ids = np.arange(t.size)
-    split = (c > 0) & (c < t)
-    before = pd.DataFrame({"id": ids[split], "start": 0.0, "stop": c[split], "event": 0, "after_contract_end": 0.0})
-    after = pd.DataFrame({"id": ids[split], "start": c[split], "stop": t[split], "event": e[split],
-                          "after_contract_end": 1.0})
-    whole = pd.DataFrame({"id": ids[~split], "start": 0.0, "stop": t[~split], "event": e[~split],
-                          "after_contract_end": (c[~split] <= 0).astype(float)})
-    long = pd.concat([before, after, whole], ignore_index=True)
+    cuts = np.stack([np.zeros_like(t), np.clip(lo, 0, t), np.clip(hi, 0, t), t], axis=1)  # 3 pieces
+    pieces = []
+    for k, flag in enumerate((0.0, 1.0, 0.0)):
+        start, stop = cuts[:, k], cuts[:, k + 1]
+        keep = stop > start
+        last = stop[keep] == t[keep]
+        pieces.append(pd.DataFrame({"id": ids[keep], "start": start[keep], "stop": stop[keep],
+                                    "event": np.where(last, e[keep], 0), name: flag}))
+    long = pd.concat(pieces, ignore_index=True)
     for col in columns:
         long[col] = frame[col].to_numpy()[long["id"].to_numpy()]
-    # zero-length rows (T = 0) carry no risk time; lifelines refuses them
-    long = long[long["stop"] > long["start"]]
     return long.sort_values(["id", "start"], ignore_index=True)
 
 
@@ -502,12 +511,15 @@ def fit_contract_end_cox(
     arm: str | None = None,
     control: Any = None,
     alpha: float = 0.05,
+    window: tuple[float, float] | None = None,
 ) -> ContractEndResult:
-    """Cox model where the hazard may jump when the contract ends (time-varying covariate, lifelines
+    """Cox model where the hazard changes around the contract end (time-varying covariate, lifelines
     ``CoxTimeVaryingFitter``).
 
     ``contract_end`` is the column with the time from the start of follow-up to the contract end, in the unit of
-    ``duration`` (negative or zero: already out of contract).
+    ``duration`` (negative or zero: already out of contract). Without ``window`` the covariate is
+    ``after_contract_end``; with ``window=(w0, w1)`` it is ``around_contract_end`` (1 on [c + w0, c + w1)), e.g.
+    ``(-30, 30)`` days for the month either side of expiry.
     """
     from lifelines import CoxTimeVaryingFitter
 
@@ -517,8 +529,9 @@ def fit_contract_end_cox(
     if ce.isna().any():
         raise SurvivalDataError(f"column {contract_end!r} has {int(ce.isna().sum())} missing value(s); "
                                 "give every subscriber a contract-end time (a large value for no contract)")
-    long = split_at_contract_end(frame, pd.to_numeric(ce).to_numpy(float), names)
-    if long["after_contract_end"].nunique() < 2:
+    long = split_at_contract_end(frame, pd.to_numeric(ce).to_numpy(float), names, window)
+    indicator = "after_contract_end" if window is None else "around_contract_end"
+    if long[indicator].nunique() < 2:
         raise ModelError(f"column {contract_end!r}: no subscriber changes contract status during follow-up, so "
                          "the contract-end effect is not identified")
     model = CoxTimeVaryingFitter(alpha=alpha)

@@ -96,10 +96,11 @@ def test_weibull_fit_recovers_known_parameters():
     assert list(fit.aic["aic"]) == sorted(fit.aic["aic"])
 
 
+@pytest.mark.slow
 def test_contract_end_hazard_jump_is_recovered():
     """Hazard 0.02/month before the contract ends, x3 after it: the time-varying Cox recovers HR 3."""
     rng = np.random.default_rng(17)
-    n = 6000
+    n = 3000
     c = rng.uniform(-3, 24, n)  # months to contract end at the start of follow-up
     base, jump = 0.02, 3.0
     e1 = rng.exponential(1 / base, n)
@@ -111,7 +112,7 @@ def test_contract_end_hazard_jump_is_recovered():
     res = fit_contract_end_cox(df, "t", "e", "months_to_end")
     row = res.table.loc["after_contract_end"]
     assert row.hr_lower < jump < row.hr_upper
-    assert abs(np.log(row.hr) - np.log(jump)) < 0.15
+    assert abs(np.log(row.hr) - np.log(jump)) < 3 * row.se
 
 
 def test_covariate_without_variance_is_refused():
@@ -139,3 +140,25 @@ def test_does_not_mutate_input():
     before = df.copy()
     fit_cox(df, "week", "arrest", ["fin", "prio"])
     pd.testing.assert_frame_equal(df, before)
+
+
+@pytest.mark.slow
+def test_contract_end_window_bump_is_recovered():
+    """Hazard 0.002/day, x2.5 in the 30 days either side of contract end: the window covariate recovers HR 2.5."""
+    rng = np.random.default_rng(23)
+    n = 4000
+    c = rng.uniform(-20, 200, n)  # days to contract end at the start
+    base, bump = 0.002, 2.5
+    lo, hi = np.maximum(c - 30, 0), np.maximum(c + 30, 0)
+    # invert the cumulative hazard of the piecewise-constant hazard (base, base*bump on [lo, hi), base)
+    target = rng.exponential(size=n)
+    h_before = base * lo
+    h_window = base * bump * (hi - lo)
+    t = np.where(target < h_before, target / base,
+                 np.where(target < h_before + h_window, lo + (target - h_before) / (base * bump),
+                          hi + (target - h_before - h_window) / base))
+    follow = 240.0
+    df = pd.DataFrame({"t": np.minimum(t, follow), "e": (t <= follow).astype(int), "days_to_end": c})
+    res = fit_contract_end_cox(df, "t", "e", "days_to_end", window=(-30, 30))
+    row = res.table.loc["around_contract_end"]
+    assert row.hr_lower < bump < row.hr_upper
