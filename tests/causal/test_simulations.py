@@ -132,11 +132,16 @@ def test_staggered_recovers_heterogeneous_effects_twfe_does_not() -> None:
 
 
 def test_twfe_recovers_homogeneous_effect() -> None:
-    """One start date and a constant effect: the TWFE ATT is within its interval of the truth (fast sanity)."""
+    """One start date and a constant effect: the TWFE ATT is within its interval of the truth (fast sanity), and the
+    value lost with a value column is ATT × Σ subscribers × value over treated cells."""
     panel, truth = simulate_panel(60, 12, treated_share=0.5, starts=(7,), effect=0.004, noise=0.001, rng=77)
+    panel = panel.assign(ltv=300.0 + panel["region"] * 2.0)  # value per subscriber, a column varying by region
     res = DiD(unit="region", time="month", outcome="churn_rate", treat="promo", weight="subscribers", se="cluster",
-              n_perm=0, n_placebo=50, rng=3).fit(panel).result_
+              n_perm=0, n_placebo=50, value="ltv", rng=3).fit(panel).result_
     assert res.ci[0] <= truth.att <= res.ci[1]
+    treated = panel[panel.promo == 1]
+    assert res.business.value_lost == pytest.approx(res.att * (treated.subscribers * treated.ltv).sum(), rel=1e-10)
+    assert res.business.value_source == "column ltv"
     assert res.business.exposure == pytest.approx(panel.loc[panel.promo == 1, "subscribers"].sum())
     assert res.business.excess == pytest.approx(res.att * res.business.exposure)
     assert set(res.refutations) == {"pretrend", "placebo_start", "placebo_units", "leave_one_unit_out"}
