@@ -157,11 +157,11 @@ def test_nothing_mature_is_a_clear_error(design, frame):
 
 @pytest.mark.spark
 @pytest.mark.slow
-def test_spark_backend_equals_duckdb(design):
+def test_spark_backend_equals_duckdb(design, to_spark):
     """The scale-out path: the same aggregation runs on a real local Spark session through Ibis."""
     frame = make_frame(3000, seed=11)
-    con = ibis.pyspark.connect()
-    table = con.create_table("exp_spark_test", frame, overwrite=True)
+    table = to_spark(frame, "experiment_outcomes")
+    assert table.get_backend().name == "pyspark"
     _assert_same(_flat(analyze(design, frame, as_of=AS_OF)), _flat(analyze(design, table, as_of=AS_OF)))
 
 
