@@ -85,7 +85,7 @@ def test_mpdta_callaway_santanna_matches_r_did(mpdta: pd.DataFrame) -> None:
     assert res.att == s.simple.att and res.se_type == "cs-influence"
 
 
-def _csdid(data: pd.DataFrame, control: str) -> tuple[pd.DataFrame, dict[str, tuple[float, float]]]:
+def _csdid(data: pd.DataFrame, control: str, weights: str | None) -> tuple[pd.DataFrame, dict]:
     csdid = pytest.importorskip("csdid.att_gt")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -93,7 +93,8 @@ def _csdid(data: pd.DataFrame, control: str) -> tuple[pd.DataFrame, dict[str, tu
         import io
 
         with contextlib.redirect_stdout(io.StringIO()):
-            m = csdid.ATTgt(yname="y", tname="t", idname="id", gname="g", data=data, control_group=control)
+            m = csdid.ATTgt(yname="y", tname="t", idname="id", gname="g", data=data, control_group=control,
+                            weights_name=weights)
             m.fit(est_method="reg", bstrap=False)
             gt = pd.DataFrame({k: np.asarray(m.results[k]) for k in ("group", "year", "att", "se")})
             aggs = {}
@@ -103,10 +104,12 @@ def _csdid(data: pd.DataFrame, control: str) -> tuple[pd.DataFrame, dict[str, tu
     return gt, aggs
 
 
+@pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("control", ["never", "notyet"])
-def test_callaway_santanna_equals_csdid(control: str) -> None:
+def test_callaway_santanna_equals_csdid(control: str, weighted: bool) -> None:
     """Independent implementation: csdid 0.4.3 (Python port of R did; ``bstrap=False`` analytical SEs,
-    ``est_method="reg"``) on a simulated staggered panel: every ATT(g,t), its SE and the three aggregations."""
+    ``est_method="reg"``, ``weights_name`` for unit weights) on a simulated staggered panel: every ATT(g,t), its SE
+    and the three aggregations."""
     rng = np.random.default_rng(42)
     n, T = 120, 8
     g = rng.choice([0, 3, 5, 6], size=n, p=[0.3, 0.25, 0.25, 0.2])
@@ -115,10 +118,13 @@ def test_callaway_santanna_equals_csdid(control: str) -> None:
     gi = g[ids]
     y = rng.normal(size=n)[ids] + 0.1 * t + np.where((gi > 0) & (t >= gi), 1.0 + 0.2 * (t - gi), 0) + rng.normal(
         0, 0.5, n * T)
-    data = pd.DataFrame({"id": ids, "t": t, "g": gi, "y": y})
+    w = rng.uniform(0.5, 3.0, n)
+    data = pd.DataFrame({"id": ids, "t": t, "g": gi, "y": y, "w": w[ids]})
     start = np.array([-1 if x == 0 else x - 1 for x in g])
-    ours = callaway_santanna(y.reshape(n, T), start, np.arange(1, T + 1), control=control)
-    ref_gt, ref_agg = _csdid(data, {"never": "nevertreated", "notyet": "notyettreated"}[control])
+    ours = callaway_santanna(y.reshape(n, T), start, np.arange(1, T + 1), control=control,
+                             weights=w if weighted else None)
+    ref_gt, ref_agg = _csdid(data, {"never": "nevertreated", "notyet": "notyettreated"}[control],
+                             "w" if weighted else None)
     merged = ours.att_gt.merge(ref_gt, left_on=["group", "time"], right_on=["group", "year"], suffixes=("", "_ref"))
     assert len(merged) == len(ref_gt) == len(ours.att_gt)
     np.testing.assert_allclose(merged["att"], merged["att_ref"], rtol=RTOL_INDEPENDENT, atol=1e-12)
