@@ -53,8 +53,16 @@ class SurvivalAnalysis:
         Control group label (None ad hoc without ``--control``).
     data : dict
         Rows read, rows used, rows dropped with the reason, sampling of the row-level models.
+    contract_end : dict
+        Time-varying Cox model of the hazard around contract expiry: ``{column, window, hr, hr_ci, p_value, n}``
+        (empty when no contract-end column is used).
     curves : dict
         Group -> KM curve table (for plots); not part of :meth:`to_dict`.
+
+    Notes
+    -----
+    The contract-end hazard ratio is adjusted for the arm and ``covariates`` only; unmodelled differences between
+    subscribers (frailty) pull a Cox hazard ratio towards 1, so pass the covariates that drive churn.
     notes : list[str]
         Method notes and anything extrapolated.
     """
@@ -70,7 +78,8 @@ class SurvivalAnalysis:
     time_unit: str
     control: Any
     data: dict
-    curves: dict = field(repr=False)
+    contract_end: dict = field(default_factory=dict)
+    curves: dict = field(default_factory=dict, repr=False)
     notes: list = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,7 +87,7 @@ class SurvivalAnalysis:
         return {"groups": self.groups, "logrank": self.logrank, "cox": self.cox, "ph_test": self.ph_test,
                 "horizon": self.horizon, "time_unit": self.time_unit, "control": self.control,
                 "tenure_gained": self.tenure_gained, "ltv": self.ltv, "parametric": self.parametric,
-                "data": self.data, "notes": self.notes}
+                "contract_end": self.contract_end, "data": self.data, "notes": self.notes}
 
 
 def _months(x: float, unit: str) -> float:
@@ -136,6 +145,9 @@ def analyze_survival(
     max_model_rows: int = MAX_MODEL_ROWS,
     rng: np.random.Generator | int | None = 20261122,
     data: Any = None,
+    contract_end: str | None = None,
+    contract_window: tuple[float, float] | None = None,
+    max_contract_rows: int = 50_000,
 ) -> SurvivalAnalysis:
     """Survival analysis of an experiment's arms or of any grouped duration data.
 
@@ -163,6 +175,11 @@ def analyze_survival(
         Drop rows with missing or blank covariates and report how many; without it such rows are an error.
     data : optional
         With a design: a source overriding ``data.source``.
+    contract_end, contract_window : optional
+        Column with the time from the start to the contract end (same unit as ``duration``) and the window around
+        it, e.g. ``(-30, 30)`` days; fits a Cox model with a time-varying "around contract end" covariate (on at
+        most ``max_contract_rows`` sampled rows). With a design, ``days_to_contract_end`` and (-30, 30) days are
+        used when that column exists.
 
     Returns
     -------
@@ -191,6 +208,8 @@ def analyze_survival(
             value = {"margin": d.value.margin, "horizon_months": d.value.horizon_months,
                      "annual_discount_rate": d.value.annual_discount_rate}
         alpha = d.analysis.alpha if alpha == 0.05 else alpha
+        if contract_end is None and "days_to_contract_end" in table.columns and time_unit == "days":
+            contract_end, contract_window = "days_to_contract_end", contract_window or (-30.0, 30.0)
     else:
         table = open_table(design_or_frame)
         time_unit = time_unit or "months"
@@ -317,6 +336,27 @@ def analyze_survival(
             fit = fit_parametric(sub[duration].to_numpy(float), e_g.to_numpy(int))
             parametric[str(g)] = fit.to_dict()
 
+    contract: dict[str, Any] = {}
+    if contract_end is not None:
+        from survival.hazard import fit_contract_end_cox
+
+        if contract_end not in table.columns:
+            raise SurvivalDataError(f"contract-end column {contract_end!r} is not in the data; columns are "
+                                    f"{list(table.columns)}")
+        cols = list(dict.fromkeys([duration, event, contract_end, *([group] if group else []), *covariates]))
+        rows = frame[[c for c in cols if c in frame.columns]] if frame is not None and set(cols) <= set(
+            frame.columns) else table.select(cols).to_pandas()
+        if len(rows) > max_contract_rows:
+            rows = rows.sample(n=max_contract_rows, random_state=gen.integers(1 << 31))
+            notes.append(f"The contract-end model was fitted on a random sample of {max_contract_rows:,} rows.")
+        ce = fit_contract_end_cox(rows, duration, event, contract_end, covariates, event_value=event_value,
+                                  arm=group, control=control, alpha=alpha, window=contract_window)
+        name = "after_contract_end" if contract_window is None else "around_contract_end"
+        r = ce.table.loc[name]
+        contract = {"column": contract_end, "window": list(contract_window) if contract_window else None,
+                    "covariate": name, "hr": float(r.hr), "hr_ci": [float(r.hr_lower), float(r.hr_upper)],
+                    "p_value": float(r.p_value), "n": ce.n_subscribers}
+
     ltv: dict[str, Any] = {}
     if value is not None:
         margin = value["margin"]
@@ -357,7 +397,7 @@ def analyze_survival(
                  "follow survRM2 (Greenwood), not lifelines' variance of min(T, tau).")
     return SurvivalAnalysis(groups=groups_out, logrank=lr, cox=cox, ph_test=ph, tenure_gained=gained, ltv=ltv,
                             parametric=parametric, horizon=float(horizon), time_unit=time_unit,
-                            control=None if control is None else str(control), data=data_report,
+                            control=None if control is None else str(control), data=data_report, contract_end=contract,
                             curves={str(g): c.to_frame() for g, c in curves.items()}, notes=notes)
 
 
@@ -408,6 +448,12 @@ def survival_section(result: SurvivalAnalysis) -> ReportSection:
                 f"{s['margin_per_month']:.2f} margin per month): {arm} is worth {dd['estimate']:+.2f} per subscriber "
                 f"against {result.control} (95% CI {lo:+.2f} to {hi:+.2f})."
             )
+    ce = result.contract_end
+    if ce:
+        where = (f"within {ce['window'][0]:+g} to {ce['window'][1]:+g} {unit} of contract expiry" if ce["window"]
+                 else "after the contract has ended")
+        conclusions.append(f"Churn hazard is {ce['hr']:.2f} times as high {where} (95% CI {ce['hr_ci'][0]:.2f} to "
+                           f"{ce['hr_ci'][1]:.2f}; time-varying Cox model).")
     if result.logrank:
         lr = result.logrank
         conclusions.append(f"Survival differs between the groups with log-rank χ² = {lr['statistic']:.2f} on "

@@ -146,6 +146,11 @@ def test_design_mode_recovers_simulator_truth(tmp_path, simulated):
     assert set(got["ltv"]["delta"]) == {"flow_pack", "contract_discount"}
     assert got["ltv"]["arms"]["control"]["method"].startswith("parametric:")
     assert got["ltv"]["arms"]["control"]["extrapolated_months"] > 0
+    # the simulator multiplies the hazard within 30 days of contract end; without covariates the Cox estimate is
+    # attenuated by unmodelled heterogeneity, but it is clearly above 1 and below the conditional truth
+    ce = got["contract_end"]
+    assert ce["covariate"] == "around_contract_end" and ce["window"] == [-30.0, 30.0]
+    assert 1 < ce["hr_ci"][0] and ce["hr"] < truth["survival"]["contract_end_hazard_multiplier"]
 
 
 def test_risk_scores_current_subscribers(tmp_path):
