@@ -128,6 +128,7 @@ def refute_average_effect(
     n_simulations: int = 10,
     alpha: float = 0.05,
     rng: np.random.Generator | int | None = None,
+    n_threads: int | None = 1,
 ) -> RefutationResult:
     """Run DoWhy's placebo, data-subset and random-common-cause refuters on one arm-versus-control effect.
 
@@ -154,7 +155,19 @@ def refute_average_effect(
     rng : Generator, int or None
         Seeds the sample, the estimators and the refuters (through ``numpy.random.RandomState`` objects; nothing
         is seeded globally).
+    n_threads : int or None
+        OpenMP threads for the gradient-boosting fits (``None``: library default).
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=n_threads, user_api="openmp"):
+        return _refute(X, treated, y, propensity=propensity, binary=binary, max_rows=max_rows,
+                       n_simulations=n_simulations, alpha=alpha, rng=rng)
+
+
+def _refute(X: np.ndarray, treated: np.ndarray, y: np.ndarray, *, propensity: float | None, binary: bool,
+            max_rows: int, n_simulations: int, alpha: float,
+            rng: np.random.Generator | int | None) -> RefutationResult:
     from dowhy import CausalModel
 
     gen = np.random.default_rng(rng)

@@ -207,11 +207,11 @@ def test_refuters_placebo_vanishes_and_real_effect_survives():
     from experiments.refute import refute_average_effect
 
     rng = np.random.default_rng(12)
-    n = 6000
+    n = 4000
     X = rng.normal(size=(n, 3))
     t = rng.integers(0, 2, n)
     y = (rng.random(n) < 0.35 - 0.1 * t + 0.1 * (X[:, 0] > 0)).astype(float)
-    res = refute_average_effect(X, t, y, ["x0", "x1", "x2"], propensity=0.5, max_rows=6000, n_simulations=8, rng=3)
+    res = refute_average_effect(X, t, y, ["x0", "x1", "x2"], propensity=0.5, max_rows=4000, n_simulations=6, rng=3)
     out = {o.name: o for o in res.outcomes}
     assert out["placebo_treatment"].estimated_effect == pytest.approx(-0.1, abs=0.04)
     assert abs(out["placebo_treatment"].new_effect) < 0.03
