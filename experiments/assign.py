@@ -376,13 +376,6 @@ def _ident(x: str) -> str:
     return '"' + x.replace('"', '""') + '"'
 
 
-def _stratum_sql(strata: Sequence[str], prefix: str = "") -> str:
-    if not strata:
-        return _sql_str(ALL_STRATA)
-    parts = [f"{_sql_str(s + '=')} || coalesce(CAST({prefix}{_ident(s)} AS VARCHAR), 'NULL')" for s in strata]
-    return "concat_ws('|', " + ", ".join(parts) + ")"
-
-
 def _hash_sql(salt: str, unit: str, prefix: str = "") -> str:
     return (f"CAST('0x' || substr(sha256({_sql_str(salt + '|')} || CAST({prefix}{_ident(unit)} AS VARCHAR)), 1, 16)"
             " AS UBIGINT)")
@@ -524,13 +517,14 @@ def assign(
     pop_sql = ibis.to_sql(eligible.select(list(dict.fromkeys([unit, *strata, *covariates]))), dialect="duckdb")
 
     settings_before = {k: con.execute(f"SELECT current_setting('{k}')").fetchone()[0]
-                       for k in ("memory_limit", "temp_directory", "enable_progress_bar")}
+                       for k in ("memory_limit", "temp_directory", "enable_progress_bar", "preserve_insertion_order")}
     if memory_limit:
         con.execute(f"SET memory_limit = {_sql_str(memory_limit)}")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     con.execute(f"SET temp_directory = {_sql_str(str(tmp_dir / 'spill'))}")
     con.execute("SET enable_progress_bar = false")  # the engine must not draw on the CLI's stdout
+    con.execute("SET preserve_insertion_order = false")  # the output is sorted explicitly; saves memory
     tmp_out = tmp_dir / f"out{suffix}"
     stage = tmp_dir / "stage.duckdb"
     attached: list[str] = []
@@ -564,13 +558,27 @@ def assign(
         cov_cols = [c for c in dict.fromkeys(covariates) if c != unit]
         covs = "".join(f", p.{_ident(c)}" for c in cov_cols)
         covs_r = "".join(f", r.{_ident(c)}" for c in cov_cols)
-        base_sql = (f"SELECT p.{_ident(unit)} AS __unit, {_stratum_sql(strata, 'p.')} AS __stratum, {prev_cols}, "
-                    f"({excl_sql}) AS __excluded {covs} FROM ({pop_sql}) p {prev_join}")
+        # strata are keyed inside the run by DuckDB's 64-bit hash() of their values (cheaper to partition and join
+        # than text labels); the labels are built once per stratum in Python and joined back for the output
+        sk = "hash(" + ", ".join(f"p.{_ident(c)}" for c in strata) + ")" if strata else "0::UBIGINT"
+        raw = "".join(f", CAST(p.{_ident(c)} AS VARCHAR) AS __s{i}" for i, c in enumerate(strata))
+        def base(extra: str) -> str:
+            return (f"SELECT p.{_ident(unit)} AS __unit, {sk} AS __sk, {prev_cols}, "
+                    f"({excl_sql}) AS __excluded {covs} {extra} FROM ({pop_sql}) p {prev_join}")
+
         # counts per stratum (and kept arm) first: no hashing, one cheap aggregate
-        counted = con.execute(f"SELECT __stratum, prev_arm, __excluded, count(*) FROM ({base_sql}) GROUP BY ALL"
-                              ).fetchall()
-        excluded = sum(int(k) for _, _, ex, k in counted if ex)
-        counts = [(s, prev, k) for s, prev, ex, k in counted if not ex]
+        raw_cols = "".join(f", __s{i}" for i in range(len(strata)))
+        counted = con.execute(f"SELECT __sk, prev_arm, __excluded, count(*) {raw_cols} "
+                              f"FROM ({base(raw)}) GROUP BY ALL").fetchall()
+        base_sql = base("")
+        labels: dict[int, str] = {}
+        for row in counted:
+            lab = "|".join(f"{c}={v}" for c, v in zip(strata, row[4:], strict=True)) if strata else ALL_STRATA
+            if labels.setdefault(int(row[0]), lab) != lab:
+                raise RuntimeError(f"strata {labels[int(row[0])]!r} and {lab!r} share a 64-bit key; rename a level")
+        excluded = sum(int(r[3]) for r in counted if r[2])
+        counts = [(labels[int(r[0])], r[1], r[3]) for r in counted if not r[2]]
+        sk_of = {lab: k for k, lab in labels.items()}
         hashed = (f"(SELECT *, {_hash_sql(salt, '__unit')} AS __h FROM ({base_sql}) WHERE NOT __excluded)")
         if not counts:
             raise DataError(f"{label}: no eligible units left (after {len(conditions)} eligibility conditions and "
@@ -592,14 +600,14 @@ def assign(
             for s, n in sizes.items():
                 q = fill_quotas(n, kept_by.get(s, {}), weights, f"{salt}|{s}")
                 cum = np.cumsum([q[a] for a in arms])
-                rows.append({"__stratum": s, **{f"__b{i}": int(c) for i, c in enumerate(cum)}})
-            bounds = pd.DataFrame(rows)
+                rows.append({"__sk": sk_of[s], **{f"__b{i}": int(c) for i, c in enumerate(cum)}})
+            bounds = pd.DataFrame(rows).astype({"__sk": "uint64"})
             con.register("__bounds", bounds)
             case = "CASE " + " ".join(f"WHEN __pos < b.__b{i} THEN {_sql_str(a)}" for i, a in enumerate(arms[:-1]))
             case += f" ELSE {_sql_str(arms[-1])} END"
             arm_sql = f"coalesce(r.prev_arm, {case})"
-            ranked = ("(SELECT *, row_number() OVER (PARTITION BY __stratum, prev_arm IS NULL ORDER BY __h, "
-                      f"CAST(__unit AS VARCHAR)) - 1 AS __pos FROM {hashed}) r JOIN __bounds b USING (__stratum)")
+            ranked = ("(SELECT *, row_number() OVER (PARTITION BY __sk, prev_arm IS NULL ORDER BY __h, __unit) - 1 "
+                      f"AS __pos FROM {hashed}) r JOIN __bounds b USING (__sk)")
         else:
             cum = np.cumsum([weights[a] for a in arms]) / sum(weights.values())
             cuts = [int(min(c, 1.0) * 2.0**_HASH_BITS) for c in cum[:-1]]
@@ -609,20 +617,23 @@ def assign(
             ranked = f"{hashed} r"
         con.execute(f"""
             CREATE TABLE stage.assigned AS
-            SELECT r.__unit, r.__stratum, {arm_sql} AS __arm,
+            SELECT r.__unit, r.__sk, {arm_sql} AS __arm,
                    coalesce(r.prev_at, DATE {_sql_str(day.isoformat())}) AS __at {covs_r}
             FROM {ranked}
         """)
         # ---------------------------------------------------------------- output (temporary file)
         fmt = "(FORMAT parquet)" if suffix == ".parquet" else "(FORMAT csv, HEADER true)"
+        con.register("__labels", pd.DataFrame({"__sk": list(labels), "__label": list(labels.values())}
+                                              ).astype({"__sk": "uint64"}))
         con.execute(f"""
-            COPY (SELECT __unit AS {_ident(unit)}, __arm AS arm, __stratum AS stratum, __at AS assigned_at,
+            COPY (SELECT a.__unit AS {_ident(unit)}, a.__arm AS arm, l.__label AS stratum, a.__at AS assigned_at,
                          {_sql_str(dhash)} AS design_hash, {_sql_str(salt)} AS salt
-                  FROM stage.assigned ORDER BY __unit) TO {_sql_str(str(tmp_out))} {fmt}
+                  FROM stage.assigned a JOIN __labels l USING (__sk) ORDER BY a.__unit)
+            TO {_sql_str(str(tmp_out))} {fmt}
         """)
         # ---------------------------------------------------------------- balance
-        cells = con.execute("SELECT __stratum, __arm, count(*) FROM stage.assigned GROUP BY ALL").fetchall()
-        strata_df = pd.DataFrame(cells, columns=["stratum", "arm", "n"])
+        cells = con.execute("SELECT __sk, __arm, count(*) FROM stage.assigned GROUP BY ALL").fetchall()
+        strata_df = pd.DataFrame([(labels[int(k)], a, n) for k, a, n in cells], columns=["stratum", "arm", "n"])
         full = pd.MultiIndex.from_product([list(sizes), arms], names=["stratum", "arm"])
         strata_df = strata_df.set_index(["stratum", "arm"]).reindex(full, fill_value=0).reset_index()
         tot_w = sum(weights.values())
@@ -661,8 +672,9 @@ def assign(
         for db in attached:
             with contextlib.suppress(Exception):
                 con.execute(f"DETACH {db}")
-        with contextlib.suppress(Exception):
-            con.unregister("__bounds")
+        for view in ("__bounds", "__labels"):
+            with contextlib.suppress(Exception):
+                con.unregister(view)
         for k, v in settings_before.items():  # the caller's connection is left as it was
             with contextlib.suppress(Exception):
                 con.execute(f"SET {k} = {_sql_str(str(v).lower()) if isinstance(v, bool) else _sql_str(str(v))}")

@@ -52,13 +52,13 @@ def make(name: str = "retention_q1", weights=None, **extra) -> object:
 
 def reference_assignment(pop: pd.DataFrame, design, salt: str) -> pd.Series:
     """Independent pure-Python implementation of the documented rule: sort each stratum by the first 64 bits of
-    SHA-256(salt|id) (hashlib), give each arm floor(w n) plus the largest remainders, in design order."""
+    SHA-256(salt|id) (hashlib, then id), give each arm floor(w n) plus the largest remainders, in design order."""
     weights = {a: s.weight for a, s in design.arms.items()}
     out = {}
     key = pop[design.strata].astype(str).apply(lambda r: "|".join(f"{c}={r[c]}" for c in design.strata), axis=1)
     for stratum, g in pop.groupby(key):
         ids = sorted(g["subscriber_id"], key=lambda u: (int(hashlib.sha256(f"{salt}|{u}".encode()).hexdigest()[:16],
-                                                            16), str(u)))
+                                                            16), u))
         quotas = largest_remainder(len(ids), weights, f"{salt}|{stratum}")
         pos = 0
         for arm in weights:
