@@ -21,7 +21,7 @@ DEFAULT_DURATION = "time_to_churn_days"
 DEFAULT_EVENT = "churn_event"
 DAYS_PER_MONTH = 30.4375
 #: Above this many rows the row-level models (Cox, parametric) are fitted on a seeded random sample.
-MAX_MODEL_ROWS = 200_000
+MAX_MODEL_ROWS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
