@@ -188,7 +188,7 @@ def analyze_survival(
     from experiments.data import open_table
     from experiments.design import ExperimentDesign
     from survival.errors import HorizonError, ModelError, SurvivalDataError
-    from survival.hazard import fit_cox, fit_parametric
+    from survival.hazard import fit_cox, fit_parametric_counts
     from survival.kaplan_meier import kaplan_meier_groups, median_survival, survival_at
     from survival.logrank import logrank_test
     from survival.ltv import ltv_by_group, ltv_difference, ltv_from_curve
@@ -324,17 +324,16 @@ def analyze_survival(
                       alpha=alpha)
         cox = res.to_dict()["coefficients"]
         ph = res.to_dict()["ph_test"]
+    # Parametric fits need only (time, event, count) triples: they come from the engine's risk table (all rows)
     parametric: dict[str, Any] = {}
-    ev_frame = None
-    if frame is not None:
-        e_raw = frame[event]
-        ev_frame = (e_raw == event_value).astype(int) if event_value is not None else e_raw.astype(int)
-        for g, sub in (frame.groupby(group, sort=True) if group else [("all", frame)]):
-            e_g = ev_frame.loc[sub.index]
-            if e_g.sum() == 0:
-                continue
-            fit = fit_parametric(sub[duration].to_numpy(float), e_g.to_numpy(int))
-            parametric[str(g)] = fit.to_dict()
+    for g in rt.groups:
+        if rt.total_events(g) > 0:
+            parametric[str(g)] = fit_parametric_counts(rt.times[g], rt.events[g], rt.removed[g]).to_dict()
+    triples = rt.to_frame()
+    tri_t = np.concatenate((triples["time"], triples["time"])).astype(float)
+    tri_e = np.concatenate((np.ones(len(triples)), np.zeros(len(triples)))).astype(int)
+    tri_w = np.concatenate((triples["events"], triples["removed"] - triples["events"])).astype(float)
+    tri_g = np.concatenate((triples["group"], triples["group"]))
 
     contract: dict[str, Any] = {}
     if contract_end is not None:
@@ -376,9 +375,9 @@ def analyze_survival(
         if within:
             arms_ltv = {g: ltv_from_curve(c, m, h_m, rate, time_unit=time_unit, alpha=alpha, label=g)
                         for g, c in curves.items()}
-        elif frame is not None and ev_frame is not None and group is not None:
-            arms_ltv = ltv_by_group(frame[duration].to_numpy(float), ev_frame.to_numpy(int), frame[group].to_numpy(),
-                                    m, h_m, rate, time_unit=time_unit, method="parametric", alpha=alpha)
+        else:
+            arms_ltv = ltv_by_group(tri_t, tri_e, tri_g, m, h_m, rate, time_unit=time_unit, method="parametric",
+                                    alpha=alpha, weights=tri_w)
             notes.append(f"Lifetime value over {h_m} months extrapolates beyond the observed follow-up "
                          f"({_months(max_h, time_unit):.1f} months) with each arm's AIC-best parametric model; its "
                          "interval covers parameter uncertainty only, not the choice of model.")

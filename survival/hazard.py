@@ -340,13 +340,13 @@ def _univariate_fitter(name: str) -> Any:
 
 
 def fit_parametric(
-    durations: Any, events: Any, models: tuple[str, ...] = PARAMETRIC_MODELS
+    durations: Any, events: Any, models: tuple[str, ...] = PARAMETRIC_MODELS, *, weights: Any = None
 ) -> ParametricFit:
     """Fit candidate parametric models to one group's durations and pick the one with the lowest AIC.
 
-    The fit runs on the distinct (duration, event) pairs weighted by their counts, which gives the row-level
-    likelihood exactly. Durations of 0 are moved to a tiny positive time (1e-6 of the median positive duration) because the
-    log-likelihoods of these models are undefined at 0; the count of such rows is small and is kept in the fit.
+    The fit runs on the distinct (duration, event) pairs weighted by their counts (times ``weights``), which gives
+    the row-level likelihood exactly. Durations of 0 are moved to a tiny positive time (1e-3 of the smallest positive
+    duration) because the log-likelihoods of these models are undefined at 0; such rows are kept in the fit.
 
     Examples
     --------
@@ -357,17 +357,22 @@ def fit_parametric(
     """
     t = np.asarray(durations, float)
     e = np.asarray(events, int)
+    w = np.ones(t.size) if weights is None else np.asarray(weights, float)
+    if w.shape != t.shape or (w < 0).any():
+        raise SurvivalDataError("weights must be non-negative counts, one per duration")
+    t, e, w = t[w > 0], e[w > 0], w[w > 0]
     for m in models:
         check_choice(m, ParametricName, "parametric model")
-    if e.sum() == 0:
+    if (e * w).sum() == 0:
         raise ModelError("no churn event in the group; a parametric model cannot be fitted")
     positive = t[t > 0]
     if positive.size == 0:
         raise SurvivalDataError("every duration is 0; nothing to fit")
-    t = np.where(t > 0, t, np.median(positive) * 1e-6)
+    t = np.where(t > 0, t, positive.min() * 1e-3)
     # the likelihood only depends on the distinct (duration, event) pairs: fit on them with counts as weights
     # (same log-likelihood, estimates and Hessian as the row-level fit, far fewer terms with integer durations)
-    pairs, counts = np.unique(np.stack([t, e.astype(float)], axis=1), axis=0, return_counts=True)
+    pairs, inverse = np.unique(np.stack([t, e.astype(float)], axis=1), axis=0, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), weights=w)
     rows, params, fitted = [], {}, {}
     for m in models:
         fitter = _univariate_fitter(m)
@@ -381,6 +386,17 @@ def fit_parametric(
     aic = pd.DataFrame(rows).sort_values("aic", ignore_index=True)
     return ParametricFit(aic=aic, best=str(aic.loc[0, "model"]), params=params, last_time=float(t.max()),
                          models=fitted)
+
+
+def fit_parametric_counts(
+    times: Any, events: Any, removed: Any, models: tuple[str, ...] = PARAMETRIC_MODELS
+) -> ParametricFit:
+    """:func:`fit_parametric` from one group of a risk table (distinct times, events, removed): no rows needed."""
+    t = np.asarray(times, float)
+    d = np.asarray(events, float)
+    c = np.asarray(removed, float) - d
+    return fit_parametric(np.concatenate((t, t)), np.concatenate((np.ones(t.size), np.zeros(t.size))).astype(int),
+                          models, weights=np.concatenate((d, c)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,11 +164,12 @@ def ltv_from_curve(
                      method="kaplan-meier", extrapolated_months=0.0)
 
 
-def _parametric_ltv(t: np.ndarray, e: np.ndarray, grid: np.ndarray, d: np.ndarray, margin: float) -> tuple:
+def _parametric_ltv(t: np.ndarray, e: np.ndarray, grid: np.ndarray, d: np.ndarray, margin: float,
+                    w: np.ndarray | None = None) -> tuple:
     """Value, its delta-method SE (parameter covariance of the AIC-best model), expected months and the model."""
     from survival.hazard import fit_parametric
 
-    fit = fit_parametric(t, e)
+    fit = fit_parametric(t, e, weights=w)
     fitter = fit.models[fit.best]
     theta = np.asarray(fitter.params_.to_numpy(), float)
     cov = np.asarray(fitter.variance_matrix_.to_numpy(), float)
@@ -198,28 +199,34 @@ def ltv_by_group(
     time_unit: str = "months",
     method: Literal["auto", "kaplan-meier", "parametric"] = "auto",
     alpha: float = 0.05,
+    weights: Any = None,
 ) -> dict[Any, LTVResult]:
     """LTV per group: Kaplan–Meier when the horizon is within follow-up, else the AIC-best parametric model.
 
     ``method="auto"`` uses Kaplan–Meier for every group if the horizon is within every group's follow-up, and the
     parametric models otherwise, with a delta-method SE from the chosen model's parameter covariance (it does not
     include the uncertainty of the model choice, nor model misspecification beyond follow-up); the result names the
-    method and how many months were extrapolated.
+    method and how many months were extrapolated. ``weights`` (counts per row) lets the caller pass a risk table
+    as (time, event, count) rows instead of subscribers.
     """
     t = np.asarray(durations, float)
     e = np.asarray(events, int)
     g = np.asarray(groups)
+    w = np.ones(t.size) if weights is None else np.asarray(weights, float)
     upm = units_per_month(time_unit)
     grid = np.arange(1, int(horizon_months) + 1) * upm
     d = discount_factors(horizon_months, annual_discount_rate)
     labels = sorted(pd.unique(g).tolist(), key=str)
-    last = {lab: float(t[g == lab].max()) for lab in labels}
+    last = {lab: float(t[(g == lab) & (w > 0)].max()) for lab in labels}
     if method == "auto":
         method = "kaplan-meier" if grid[-1] <= min(last.values()) else "parametric"
     out: dict[Any, LTVResult] = {}
     if method == "kaplan-meier":
         from survival.risk_table import risk_table_from_arrays
 
+        if weights is not None:
+            raise SurvivalDataError("weights are supported by the parametric method only; pass subscriber rows "
+                                    "or Kaplan–Meier curves (ltv_from_curve)")
         rt = risk_table_from_arrays(t, e, g)
         for lab in labels:
             curve = kaplan_meier(rt.times[lab], rt.at_risk(lab), rt.events[lab], alpha)
@@ -230,10 +237,10 @@ def ltv_by_group(
         raise SurvivalDataError(f"method: {method!r} is not allowed; use one of 'auto', 'kaplan-meier', 'parametric'")
     z = float(stats.norm.ppf(1 - alpha / 2))
     for lab in labels:
-        tt, ee = t[g == lab], e[g == lab]
-        if ee.sum() == 0:
+        tt, ee, ww = t[g == lab], e[g == lab], w[g == lab]
+        if (ee * ww).sum() == 0:
             raise ModelError(f"group {lab!r} has no churn event; its lifetime cannot be extrapolated")
-        value, se, months, best = _parametric_ltv(tt, ee, grid, d, margin)
+        value, se, months, best = _parametric_ltv(tt, ee, grid, d, margin, ww)
         out[lab] = LTVResult(value=value, se=se, lower=value - z * se, upper=value + z * se,
                              expected_months=months, method=f"parametric:{best}",
                              extrapolated_months=max(0.0, (grid[-1] - last[lab]) / upm))
