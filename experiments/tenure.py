@@ -325,10 +325,9 @@ def analyze_survival(
         cox = res.to_dict()["coefficients"]
         ph = res.to_dict()["ph_test"]
     # Parametric fits need only (time, event, count) triples: they come from the engine's risk table (all rows)
-    parametric: dict[str, Any] = {}
-    for g in rt.groups:
-        if rt.total_events(g) > 0:
-            parametric[str(g)] = fit_parametric_counts(rt.times[g], rt.events[g], rt.removed[g]).to_dict()
+    fits = {g: fit_parametric_counts(rt.times[g], rt.events[g], rt.removed[g]) for g in rt.groups
+            if rt.total_events(g) > 0}
+    parametric: dict[str, Any] = {str(g): f.to_dict() for g, f in fits.items()}
     triples = rt.to_frame()
     tri_t = np.concatenate((triples["time"], triples["time"])).astype(float)
     tri_e = np.concatenate((np.ones(len(triples)), np.zeros(len(triples)))).astype(int)
@@ -377,7 +376,7 @@ def analyze_survival(
                         for g, c in curves.items()}
         else:
             arms_ltv = ltv_by_group(tri_t, tri_e, tri_g, m, h_m, rate, time_unit=time_unit, method="parametric",
-                                    alpha=alpha, weights=tri_w)
+                                    alpha=alpha, weights=tri_w, fits=fits)
             notes.append(f"Lifetime value over {h_m} months extrapolates beyond the observed follow-up "
                          f"({_months(max_h, time_unit):.1f} months) with each arm's AIC-best parametric model; its "
                          "interval covers parameter uncertainty only, not the choice of model.")

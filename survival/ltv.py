@@ -165,11 +165,11 @@ def ltv_from_curve(
 
 
 def _parametric_ltv(t: np.ndarray, e: np.ndarray, grid: np.ndarray, d: np.ndarray, margin: float,
-                    w: np.ndarray | None = None) -> tuple:
+                    w: np.ndarray | None = None, fit: Any = None) -> tuple:
     """Value, its delta-method SE (parameter covariance of the AIC-best model), expected months and the model."""
     from survival.hazard import fit_parametric
 
-    fit = fit_parametric(t, e, weights=w)
+    fit = fit if fit is not None else fit_parametric(t, e, weights=w)
     fitter = fit.models[fit.best]
     theta = np.asarray(fitter.params_.to_numpy(), float)
     cov = np.asarray(fitter.variance_matrix_.to_numpy(), float)
@@ -200,6 +200,7 @@ def ltv_by_group(
     method: Literal["auto", "kaplan-meier", "parametric"] = "auto",
     alpha: float = 0.05,
     weights: Any = None,
+    fits: dict[Any, Any] | None = None,
 ) -> dict[Any, LTVResult]:
     """LTV per group: Kaplan–Meier when the horizon is within follow-up, else the AIC-best parametric model.
 
@@ -207,7 +208,8 @@ def ltv_by_group(
     parametric models otherwise, with a delta-method SE from the chosen model's parameter covariance (it does not
     include the uncertainty of the model choice, nor model misspecification beyond follow-up); the result names the
     method and how many months were extrapolated. ``weights`` (counts per row) lets the caller pass a risk table
-    as (time, event, count) rows instead of subscribers.
+    as (time, event, count) rows instead of subscribers; ``fits`` (group -> :class:`survival.hazard.ParametricFit`
+    of the same data) skips refitting.
     """
     t = np.asarray(durations, float)
     e = np.asarray(events, int)
@@ -240,7 +242,7 @@ def ltv_by_group(
         tt, ee, ww = t[g == lab], e[g == lab], w[g == lab]
         if (ee * ww).sum() == 0:
             raise ModelError(f"group {lab!r} has no churn event; its lifetime cannot be extrapolated")
-        value, se, months, best = _parametric_ltv(tt, ee, grid, d, margin, ww)
+        value, se, months, best = _parametric_ltv(tt, ee, grid, d, margin, ww, (fits or {}).get(lab))
         out[lab] = LTVResult(value=value, se=se, lower=value - z * se, upper=value + z * se,
                              expected_months=months, method=f"parametric:{best}",
                              extrapolated_months=max(0.0, (grid[-1] - last[lab]) / upm))
