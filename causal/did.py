@@ -35,6 +35,7 @@ from causal.twfe import (
     t_inference,
     wald_test,
     wild_cluster_bootstrap,
+    wild_wald_test,
 )
 
 SeType = Literal["auto", "iid", "hc1", "cluster", "wild"]
@@ -407,7 +408,8 @@ def estimate(cells: CellStats, cfg: DiD) -> DidResult:
         p, ci = wild.p_value, wild.ci
     twfe_tab = _twfe_table(fit, cfg.alpha, wild)
 
-    es, pre_stat, pre_p, pre_q = _event_study(cells, lay, cfg, vkey, sums)
+    es, pre_stat, pre_p, pre_q, pre_note = _event_study(cells, lay, cfg, vkey, sums,
+                                                        wild.weights if wild is not None else None, rng)
     notes = [
         "Two-way fixed effects (unit and period effects) computed exactly from per unit × period sums "
         f"({len(tab)} cells from {cells.n_obs} rows, aggregated by {cells.source}); equal to the row-level "
@@ -425,7 +427,7 @@ def estimate(cells: CellStats, cfg: DiD) -> DidResult:
             "headline is their group-size weighted average over post-treatment periods (R did's 'simple'); TWFE "
             f"for comparison: {att:.4g}."
         )
-    refs: dict[str, Refutation] = {"pretrend": pretrend_refutation(pre_stat, pre_p, pre_q, cfg.alpha)}
+    refs: dict[str, Refutation] = {"pretrend": pretrend_refutation(pre_stat, pre_p, pre_q, cfg.alpha, pre_note)}
     if stag is not None:
         # With staggered starts and effects that differ by cohort, TWFE event-study leads are contaminated by other
         # cohorts' lags (Sun and Abraham 2021); the Callaway–Sant'Anna pre-test compares clean 2×2 cells instead.
@@ -437,7 +439,7 @@ def estimate(cells: CellStats, cfg: DiD) -> DidResult:
             cs_pre.message.replace("event-study coefficients", "group-time effects (Callaway–Sant'Anna)")
             .replace(f"Wald F = {cs_pre.estimate:.3g}", f"Wald χ² = {stag.pretest_w:.3g}, {stag.pretest_df} df")
             + f" The TWFE event-study leads give F = {pre_stat:.3g} (p = {pre_p:.3f}); with cohort-specific effects "
-            "those leads are contaminated by other cohorts' effects, so the staggered pre-test decides.",
+            "those leads can be contaminated by other cohorts' effects, so the staggered pre-test decides.",
             {"n_leads": stag.pretest_df, "twfe_leads_stat": twfe_pre.estimate, "twfe_leads_p": twfe_pre.p_value,
              "twfe_leads_n": pre_q},
         )
@@ -488,8 +490,8 @@ def _twfe_table(fit: TwfeFit, alpha: float, wild: WildBootstrap | None) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def _event_study(cells: CellStats, lay: _Layout, cfg: DiD, vkey: str,
-                 sums: dict[str, np.ndarray]) -> tuple[pd.DataFrame, float, float, int]:
+def _event_study(cells: CellStats, lay: _Layout, cfg: DiD, vkey: str, sums: dict[str, np.ndarray],
+                 wild_weights: str | None, rng: np.random.Generator) -> tuple[pd.DataFrame, float, float, int, str]:
     tab = cells.table
     E, rels = event_time_design(lay, cfg.event_window)
     covs = [tab[f"cov__{c}"].to_numpy(float) for c in cells.covariates]
@@ -504,11 +506,18 @@ def _event_study(cells: CellStats, lay: _Layout, cfg: DiD, vkey: str,
                      "ci_hi": ci[1], "p_value": p})
     es = pd.DataFrame(rows).sort_values("rel_time").reset_index(drop=True)
     leads = [i for i, r in enumerate(rels) if r < -1]
+    note = ""
     if leads:
         stat, p, q = wald_test(fit.coef[leads], fit.vcov[vkey][np.ix_(leads, leads)], fit.df[vkey])
+        if wild_weights is not None:
+            # few clusters: the CRV1 Wald F over-rejects (more so the more leads); bootstrap it with the null imposed
+            ww = wild_wald_test(X, leads, lay.unit_idx, lay.pos, lay.cluster, sums, fit, n_draws=cfg.n_boot,
+                                weights=wild_weights, rng=rng)  # type: ignore[arg-type]
+            note = f" (wild cluster bootstrap p; the CRV1 F test alone gives p = {p:.3f})"
+            p = ww.p_value
     else:
         stat, p, q = float("nan"), float("nan"), 0
-    return es, stat, p, q
+    return es, stat, p, q, note
 
 
 def _staggered(cells: CellStats, lay: _Layout, cfg: DiD) -> StaggeredResult:

@@ -159,7 +159,7 @@ def leave_one_unit_out(
                        "estimate_without_it": float(ests[worst])})
 
 
-def pretrend_refutation(stat: float, p: float, q: int, alpha: float = 0.05) -> Refutation:
+def pretrend_refutation(stat: float, p: float, q: int, alpha: float = 0.05, how: str = "") -> Refutation:
     """Wrap the joint pre-trend Wald test of the event-study leads as a refutation."""
     if q == 0 or not np.isfinite(p):
         return Refutation("pretrend", float("nan"), float("nan"), True,
@@ -167,8 +167,8 @@ def pretrend_refutation(stat: float, p: float, q: int, alpha: float = 0.05) -> R
     ok = bool(p >= alpha)
     msg = (f"Pre-trend test: the {q} pre-period event-study coefficients are jointly "
            + ("indistinguishable from zero" if ok else "different from zero")
-           + f" (Wald F = {stat:.3g}, p = {p:.3f})" + ("." if ok else "; treated and comparison units were already "
-                                                      "diverging before the promotion."))
+           + f" (Wald F = {stat:.3g}, p = {p:.3f}{how})"
+           + ("." if ok else "; treated and comparison units were already diverging before the promotion."))
     return Refutation("pretrend", float(stat), float(p), ok, msg, {"n_leads": int(q)})
 
 
