@@ -390,12 +390,15 @@ def resolve_registry(design: Any, out: Path, registry: str | Path | None = None)
     return out.parent / REGISTRY_NAME
 
 
+# Rows of `assignments` are compact (10M rows insert in about a second): the design as an integer id (`designs`), the
+# unit as BIGINT when ids are integers (text otherwise), the arm as its 1-based position in the run's `arms` list.
 _REGISTRY_DDL = """
+CREATE TABLE IF NOT EXISTS {db}.designs (design_id INTEGER, design VARCHAR);
 CREATE TABLE IF NOT EXISTS {db}.runs (
-    run_id VARCHAR, design VARCHAR, design_hash VARCHAR, salt VARCHAR, method VARCHAR, output VARCHAR,
-    units BIGINT, exclusive_with VARCHAR, keep_existing BOOLEAN, created_at TIMESTAMP);
+    run_id VARCHAR, design_id INTEGER, design VARCHAR, design_hash VARCHAR, salt VARCHAR, method VARCHAR,
+    output VARCHAR, units BIGINT, arms VARCHAR, exclusive_with VARCHAR, keep_existing BOOLEAN, created_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS {db}.assignments (
-    design VARCHAR, unit_int BIGINT, unit_str VARCHAR, arm VARCHAR, assigned_at DATE);
+    design_id INTEGER, unit_int BIGINT, unit_str VARCHAR, arm UTINYINT, assigned_at DATE);
 """
 
 
@@ -422,6 +425,26 @@ def registered_designs(registry: str | Path) -> pd.DataFrame:
         return con.execute("SELECT design, run_id, design_hash, salt, units, created_at FROM reg.runs "
                            "QUALIFY row_number() OVER (PARTITION BY design ORDER BY created_at DESC) = 1 "
                            "ORDER BY design").df()
+    finally:
+        con.close()
+
+
+def registry_assignments(registry: str | Path, design: str) -> pd.DataFrame:
+    """The units a design holds in a registry, as text: ``unit, arm, assigned_at``."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        if not _open_registry(con, Path(registry), read_only=True):
+            raise DataError(f"assignment registry {str(registry)!r} does not exist; run `retention assign` first")
+        run = con.execute("SELECT design_id, arms FROM reg.runs WHERE design = ? ORDER BY created_at DESC LIMIT 1",
+                          [design]).fetchone()
+        if run is None:
+            names = [r[0] for r in con.execute("SELECT DISTINCT design FROM reg.runs").fetchall()]
+            raise DataError(f"registry {str(registry)!r} has no design {design!r}{close_matches(design, names)}")
+        arms = "[" + ", ".join(_sql_str(a) for a in json.loads(run[1])) + "]"
+        return con.execute(f"SELECT coalesce(unit_str, CAST(unit_int AS VARCHAR)) AS unit, {arms}[arm] AS arm, "
+                           f"assigned_at FROM reg.assignments WHERE design_id = {int(run[0])} ORDER BY unit").df()
     finally:
         con.close()
 
@@ -540,19 +563,23 @@ def assign(
                    else "coalesce(unit_str, CAST(unit_int AS VARCHAR))")
         reg_cols = "__unit, NULL" if int_ids else "NULL, CAST(__unit AS VARCHAR)"
         excl_sql = "FALSE"
-        if have_reg:
-            runs = con.execute("SELECT DISTINCT design, exclusive_with FROM reg.runs WHERE design <> ?",
-                               [design.name]).fetchall()
-            names = sorted({d for d, ex in runs if d in design.exclusive_with or design.name in json.loads(ex or "[]")})
-            if names:
-                excl_sql = (f"{unit_key} IN (SELECT {reg_key} FROM reg.assignments WHERE design IN "
-                            f"({', '.join(_sql_str(n) for n in names)}))")
         prev_join = ""
         prev_cols = "NULL::VARCHAR AS prev_arm, NULL::DATE AS prev_at"
-        if keep and have_reg:
-            prev_join = (f"LEFT JOIN (SELECT {reg_key} AS k, arm, assigned_at FROM reg.assignments WHERE design = "
-                         f"{_sql_str(design.name)}) prev ON prev.k = {unit_key}")
-            prev_cols = "prev.arm AS prev_arm, prev.assigned_at AS prev_at"
+        if have_reg:
+            runs = con.execute("SELECT design_id, design, exclusive_with, arms FROM reg.runs "
+                               "QUALIFY row_number() OVER (PARTITION BY design ORDER BY created_at DESC) = 1"
+                               ).fetchall()
+            ids = sorted({i for i, d, ex, _ in runs if d != design.name and (
+                d in design.exclusive_with or design.name in json.loads(ex or "[]"))})
+            if ids:
+                excl_sql = (f"{unit_key} IN (SELECT {reg_key} FROM reg.assignments WHERE design_id IN "
+                            f"({', '.join(str(i) for i in ids)}))")
+            mine = [(i, json.loads(a)) for i, d, _, a in runs if d == design.name]
+            if keep and mine:
+                prev_arms = "[" + ", ".join(_sql_str(a) for a in mine[0][1]) + "]"
+                prev_join = (f"LEFT JOIN (SELECT {reg_key} AS k, {prev_arms}[arm] AS arm, assigned_at "
+                             f"FROM reg.assignments WHERE design_id = {int(mine[0][0])}) prev ON prev.k = {unit_key}")
+                prev_cols = "prev.arm AS prev_arm, prev.assigned_at AS prev_at"
         con.execute(f"ATTACH {_sql_str(str(stage))} AS stage")
         attached.append("stage")
         cov_cols = [c for c in dict.fromkeys(covariates) if c != unit]
@@ -595,45 +622,53 @@ def assign(
                 kept_by.setdefault(s, {})[prev] = int(k)
         kept = sum(sum(v.values()) for v in kept_by.values())
         # ---------------------------------------------------------------- arm by position
+        # inside the run, strata are small integers (1-based positions in `order`) and arms too (positions in
+        # `arms`): compact rows to sort and store; the labels come back as list lookups when writing
+        order = sorted(sizes)
+        sid = {lab: i + 1 for i, lab in enumerate(order)}
+        rows = []
+        for s in order:
+            q = fill_quotas(sizes[s], kept_by.get(s, {}), weights, f"{salt}|{s}") if method == "stratified" else \
+                {a: 0 for a in arms}
+            cum = np.cumsum([q[a] for a in arms])
+            rows.append({"__sk": sk_of[s], "__sid": sid[s], **{f"__b{i}": int(c) for i, c in enumerate(cum)}})
+        con.register("__bounds", pd.DataFrame(rows).astype({"__sk": "uint64", "__sid": "int32"}))
+        prev_idx = "CASE r.prev_arm " + " ".join(f"WHEN {_sql_str(a)} THEN {i + 1}" for i, a in enumerate(arms)) + \
+            " END"
         if method == "stratified":
-            rows = []
-            for s, n in sizes.items():
-                q = fill_quotas(n, kept_by.get(s, {}), weights, f"{salt}|{s}")
-                cum = np.cumsum([q[a] for a in arms])
-                rows.append({"__sk": sk_of[s], **{f"__b{i}": int(c) for i, c in enumerate(cum)}})
-            bounds = pd.DataFrame(rows).astype({"__sk": "uint64"})
-            con.register("__bounds", bounds)
-            case = "CASE " + " ".join(f"WHEN __pos < b.__b{i} THEN {_sql_str(a)}" for i, a in enumerate(arms[:-1]))
-            case += f" ELSE {_sql_str(arms[-1])} END"
-            arm_sql = f"coalesce(r.prev_arm, {case})"
+            case = "CASE " + " ".join(f"WHEN __pos < b.__b{i} THEN {i + 1}" for i in range(len(arms) - 1))
             ranked = ("(SELECT *, row_number() OVER (PARTITION BY __sk, prev_arm IS NULL ORDER BY __h, __unit) - 1 "
                       f"AS __pos FROM {hashed}) r JOIN __bounds b USING (__sk)")
         else:
             cum = np.cumsum([weights[a] for a in arms]) / sum(weights.values())
             cuts = [int(min(c, 1.0) * 2.0**_HASH_BITS) for c in cum[:-1]]
-            case = "CASE " + " ".join(f"WHEN r.__h < {c}::UBIGINT THEN {_sql_str(a)}" for c, a in
-                                      zip(cuts, arms, strict=False)) + f" ELSE {_sql_str(arms[-1])} END"
-            arm_sql = f"coalesce(r.prev_arm, {case})"
-            ranked = f"{hashed} r"
+            case = "CASE " + " ".join(f"WHEN r.__h < {c}::UBIGINT THEN {i + 1}" for i, c in enumerate(cuts))
+            ranked = f"{hashed} r JOIN __bounds b USING (__sk)"
+        case += f" ELSE {len(arms)} END"
         con.execute(f"""
             CREATE TABLE stage.assigned AS
-            SELECT r.__unit, r.__sk, {arm_sql} AS __arm,
+            SELECT r.__unit, b.__sid, CAST(coalesce({prev_idx}, {case}) AS UTINYINT) AS __arm,
                    coalesce(r.prev_at, DATE {_sql_str(day.isoformat())}) AS __at {covs_r}
             FROM {ranked}
         """)
+        arm_list = "[" + ", ".join(_sql_str(a) for a in arms) + "]"
+        label_list = "[" + ", ".join(_sql_str(lab) for lab in order) + "]"
         # ---------------------------------------------------------------- output (temporary file)
         fmt = "(FORMAT parquet)" if suffix == ".parquet" else "(FORMAT csv, HEADER true)"
-        con.register("__labels", pd.DataFrame({"__sk": list(labels), "__label": list(labels.values())}
-                                              ).astype({"__sk": "uint64"}))
+        # sort the compact rows first, then turn codes into text (sorting text payloads is several times slower);
+        # insertion order is preserved for this statement so that the file comes out sorted by unit
+        con.execute("SET preserve_insertion_order = true")
         con.execute(f"""
-            COPY (SELECT a.__unit AS {_ident(unit)}, a.__arm AS arm, l.__label AS stratum, a.__at AS assigned_at,
-                         {_sql_str(dhash)} AS design_hash, {_sql_str(salt)} AS salt
-                  FROM stage.assigned a JOIN __labels l USING (__sk) ORDER BY a.__unit)
+            COPY (SELECT __unit AS {_ident(unit)}, {arm_list}[__arm] AS arm, {label_list}[__sid] AS stratum,
+                         __at AS assigned_at, {_sql_str(dhash)} AS design_hash, {_sql_str(salt)} AS salt
+                  FROM (SELECT __unit, __arm, __sid, __at FROM stage.assigned ORDER BY __unit))
             TO {_sql_str(str(tmp_out))} {fmt}
         """)
+        con.execute("SET preserve_insertion_order = false")
         # ---------------------------------------------------------------- balance
-        cells = con.execute("SELECT __sk, __arm, count(*) FROM stage.assigned GROUP BY ALL").fetchall()
-        strata_df = pd.DataFrame([(labels[int(k)], a, n) for k, a, n in cells], columns=["stratum", "arm", "n"])
+        cells = con.execute("SELECT __sid, __arm, count(*) FROM stage.assigned GROUP BY ALL").fetchall()
+        strata_df = pd.DataFrame([(order[k - 1], arms[a - 1], n) for k, a, n in cells],
+                                 columns=["stratum", "arm", "n"])
         full = pd.MultiIndex.from_product([list(sizes), arms], names=["stratum", "arm"])
         strata_df = strata_df.set_index(["stratum", "arm"]).reindex(full, fill_value=0).reset_index()
         tot_w = sum(weights.values())
@@ -641,7 +676,7 @@ def assign(
                                                                              strict=True)]
         arm_counts = strata_df.groupby("arm", sort=False)["n"].sum().astype(int).to_dict()
         srm = srm_test(arm_counts, weights)
-        balance = smd_table(_covariate_stats(con, covariates, table), design.control)
+        balance = smd_table(_covariate_stats(con, covariates, table, arms), design.control)
         # ---------------------------------------------------------------- registry, then rename
         if "reg" in attached:
             con.execute("DETACH reg")
@@ -650,15 +685,17 @@ def assign(
         attached.append("reg")
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute("DELETE FROM reg.assignments WHERE design = ?", [design.name])
-            con.execute(f"""
-                INSERT INTO reg.assignments SELECT {_sql_str(design.name)}, {reg_cols}, __arm, __at
-                FROM stage.assigned
-            """)
+            found = con.execute("SELECT design_id FROM reg.designs WHERE design = ?", [design.name]).fetchone()
+            if found is None:
+                found = con.execute("SELECT coalesce(max(design_id), 0) + 1 FROM reg.designs").fetchone()
+                con.execute("INSERT INTO reg.designs VALUES (?, ?)", [found[0], design.name])
+            design_id = int(found[0])
+            con.execute("DELETE FROM reg.assignments WHERE design_id = ?", [design_id])
+            con.execute(f"INSERT INTO reg.assignments SELECT {design_id}, {reg_cols}, __arm, __at FROM stage.assigned")
             units = int(sum(arm_counts.values()))
-            con.execute("INSERT INTO reg.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [run_id, design.name, dhash, salt, method, str(out.resolve()), units,
-                         json.dumps(list(design.exclusive_with)), bool(keep),
+            con.execute("INSERT INTO reg.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [run_id, design_id, design.name, dhash, salt, method, str(out.resolve()), units,
+                         json.dumps(arms), json.dumps(list(design.exclusive_with)), bool(keep),
                          datetime.now(timezone.utc).replace(tzinfo=None)])
             if out.exists() and not force:  # someone else wrote it meanwhile
                 raise OutputExistsError(f"output {str(out)!r} already exists; pass --force to overwrite it")
@@ -672,7 +709,7 @@ def assign(
         for db in attached:
             with contextlib.suppress(Exception):
                 con.execute(f"DETACH {db}")
-        for view in ("__bounds", "__labels"):
+        for view in ("__bounds",):
             with contextlib.suppress(Exception):
                 con.unregister(view)
         for k, v in settings_before.items():  # the caller's connection is left as it was
@@ -683,7 +720,7 @@ def assign(
                             strata_df, balance, srm.p_value, excluded, kept, out, reg_path, run_id, design.control)
 
 
-def _covariate_stats(con: Any, covariates: Sequence[str], table: ir.Table) -> pd.DataFrame:
+def _covariate_stats(con: Any, covariates: Sequence[str], table: ir.Table, arms: Sequence[str]) -> pd.DataFrame:
     """Per arm n, Σx, Σx² of each numeric covariate and each level of each categorical one (one query each)."""
     import pandas as pd
 
@@ -704,6 +741,7 @@ def _covariate_stats(con: Any, covariates: Sequence[str], table: ir.Table) -> pd
                            GROUP BY ALL) k ON k.level IS NOT DISTINCT FROM l.level AND k.__arm = a.__arm
                 ORDER BY l.level
             """).df()
+        df["arm"] = [arms[int(a) - 1] for a in df["arm"]]
         df.insert(0, "covariate", c)
         frames.append(df)
     if not frames:

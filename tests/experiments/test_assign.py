@@ -259,13 +259,17 @@ def test_string_ids_keep_existing_and_exclusivity(tmp_path):
 
 
 def test_registry_records_runs(pop, tmp_path):
-    from experiments.assign import registered_designs
+    from experiments.assign import registered_designs, registry_assignments
 
     d = make()
     r = assign(d, out=tmp_path / "a.parquet", population=pop, salt="abc", assigned_at=DAY)
     runs = registered_designs(tmp_path / "assignment_registry.duckdb")
     row = runs.set_index("design").loc["retention_q1"]
     assert row["salt"] == "abc" and row["design_hash"] == r.design_hash and row["units"] == len(pop)
+    held = registry_assignments(tmp_path / "assignment_registry.duckdb", "retention_q1")
+    out = read(tmp_path / "a.parquet")
+    assert list(held["arm"]) == list(out.sort_values("subscriber_id", key=lambda c: c.astype(str))["arm"])
+    assert out["subscriber_id"].is_monotonic_increasing  # the list is written sorted by unit
 
 
 def test_refuses_to_overwrite(pop, tmp_path):
