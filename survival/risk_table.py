@@ -223,21 +223,39 @@ def risk_table(
             f"column {duration!r} must be a numeric duration but has type {dcol.type()}; convert it to numbers "
             "(for dates, subtract the start date and express the result in days or months)"
         )
-    # every validation count in one scan of the data
-    checks = {"d_null": dcol.isnull().sum(), "d_neg": (dcol < 0).sum(), "e_null": ecol.isnull().sum()}
-    if dcol.type().is_floating():
-        checks["d_nan"] = dcol.isnan().sum()
+    import ibis
+
+    gcol = table[group] if group is not None else ibis.literal(ALL)
     simple_event = event_value is None and (ecol.type().is_boolean() or ecol.type().is_numeric())
-    if event_value is None and ecol.type().is_numeric():
-        checks["e_bad"] = (~ecol.isin([0, 1])).sum()
-    if group is not None:
-        checks["g_null"] = table[group].isnull().sum()
-    found = {k: int(v or 0) for k, v in table.aggregate(**checks).to_pandas().iloc[0].items()}
-    missing = found["d_null"] + found.get("d_nan", 0)
-    if missing:
+    if simple_event:
+        # One scan: the aggregation itself carries the validation counts (bad rows form their own groups or are
+        # counted per group), so a clean table costs exactly one GROUP BY.
+        e_num = ecol.cast("int64") if ecol.type().is_boolean() else ecol
+        agg = (
+            table.select(g=gcol, t=dcol.cast("float64"), e=e_num)
+            .group_by(["g", "t"])
+            .aggregate(removed=lambda s: s.count(), events=lambda s: s.e.sum(),
+                       e_null=lambda s: s.e.isnull().sum(), e_bad=lambda s: (~s.e.isin([0, 1])).sum())
+            .to_pandas()
+        )
+        t = agg["t"].to_numpy(float)
+        n_missing = int(agg.loc[np.isnan(t), "removed"].sum())
+        n_negative = int(agg.loc[t < 0, "removed"].sum())
+        found = {"d_missing": n_missing, "d_neg": n_negative, "e_null": int(agg["e_null"].sum()),
+                 "e_bad": int(agg["e_bad"].sum()), "g_null": int(agg.loc[agg["g"].isna(), "removed"].sum())}
+    else:
+        checks = {"d_null": dcol.isnull().sum(), "d_neg": (dcol < 0).sum(), "e_null": ecol.isnull().sum()}
+        if dcol.type().is_floating():
+            checks["d_nan"] = dcol.isnan().sum()
+        if group is not None:
+            checks["g_null"] = table[group].isnull().sum()
+        raw = {k: int(v or 0) for k, v in table.aggregate(**checks).to_pandas().iloc[0].items()}
+        found = {"d_missing": raw["d_null"] + raw.get("d_nan", 0), "d_neg": raw["d_neg"], "e_null": raw["e_null"],
+                 "e_bad": 0, "g_null": raw.get("g_null", 0)}
+    if found["d_missing"]:
         raise SurvivalDataError(
-            f"column {duration!r} has {missing} missing duration(s); every subscriber needs a time to churn or to "
-            "censoring; fill them or filter those rows explicitly"
+            f"column {duration!r} has {found['d_missing']} missing duration(s); every subscriber needs a time to "
+            "churn or to censoring; fill them or filter those rows explicitly"
         )
     if found["d_neg"]:
         raise SurvivalDataError(
@@ -249,29 +267,22 @@ def risk_table(
             f"column {event!r} has {found['e_null']} missing event indicator(s); code every subscriber as churned "
             "or not (censored) before the analysis"
         )
-    if found.get("e_bad", 0) or not simple_event:
+    if found["e_bad"] or not simple_event:
         ev = event_indicator(table, event, event_value, nulls_checked=True)  # raises with the values it found
-    else:
-        ev = ecol.cast("int64")
-    if found.get("g_null", 0):
+    if found["g_null"]:
         raise SurvivalDataError(
             f"column {group!r} has {found['g_null']} missing group label(s); assign every subscriber to a group "
             "or filter those rows explicitly"
         )
-    if group is not None:
-        gcol = table[group]
-    else:
-        import ibis
-
-        gcol = ibis.literal(ALL)
-    agg = (
-        table.select(g=gcol, t=table[duration].cast("float64"), e=ev)
-        .group_by(["g", "t"])
-        .aggregate(removed=lambda s: s.count(), events=lambda s: s.e.sum())
-        .order_by(["g", "t"])
-        .to_pandas()
-    )
-    return _from_aggregate(agg)
+    if not simple_event:
+        agg = (
+            table.select(g=gcol, t=dcol.cast("float64"), e=ev)
+            .group_by(["g", "t"])
+            .aggregate(removed=lambda s: s.count(), events=lambda s: s.e.sum())
+            .to_pandas()
+        )
+    agg = agg[["g", "t", "removed", "events"]].astype({"removed": np.int64, "events": np.int64})
+    return _from_aggregate(agg.sort_values(["g", "t"], ignore_index=True))
 
 
 def _from_aggregate(agg: pd.DataFrame) -> RiskTable:
