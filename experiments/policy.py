@@ -105,7 +105,8 @@ def choose_arms(net: np.ndarray, *, offers: int | None = None, spend: float | No
     """Arm code per subscriber: the largest net value, no offer (code 0) when no arm has positive value.
 
     Under a budget, subscribers are ranked by their best net value (``offers``: at most that many offers) or by net
-    value per unit of expected cost (``spend``: total expected cost at most ``spend``) and the rest get no offer.
+    value per unit of expected cost (``spend``: greedily, each subscriber whose expected cost still fits in what is
+    left of ``spend``) and the rest get no offer.
     Ties are broken by row order (stable sort), so the result is deterministic.
 
     Examples
@@ -132,7 +133,14 @@ def choose_arms(net: np.ndarray, *, offers: int | None = None, spend: float | No
         offered = np.flatnonzero(choice > 0)
         ratio = best[offered] / np.maximum(cost[offered], 1e-12)
         order = offered[np.argsort(-ratio, kind="stable")]
-        within = np.cumsum(cost[order]) <= spend
+        c_sorted = cost[order]
+        within = np.cumsum(c_sorted) <= spend  # the greedy prefix, then fill the rest with whatever still fits
+        first_out = int(np.argmin(within)) if not within.all() else within.size
+        left = spend - float(c_sorted[:first_out].sum())
+        for i in range(first_out, order.size):
+            if c_sorted[i] <= left:
+                within[i] = True
+                left -= float(c_sorted[i])
         mask = np.zeros(choice.size, dtype=bool)
         mask[order[within]] = True
         choice = np.where(mask, choice, 0)

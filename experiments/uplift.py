@@ -317,7 +317,8 @@ class CrossFit:
     arms : list[str]
         Arm labels, control first; the column order of the matrices below.
     cate : ndarray of shape (n, n_arms)
-        Predicted effect of each arm on the outcome against control (column 0 is 0), outcome units.
+        Predicted effect of each arm on the outcome against control (column 0 is 0), outcome units. For a binary
+        outcome it is bounded to ``[-mu[:, 0], 1 - mu[:, 0]]`` (a probability stays a probability).
     mu : ndarray of shape (n, n_arms)
         Predicted outcome under each arm.
     accept : ndarray of shape (n, n_arms)
@@ -527,6 +528,11 @@ class UpliftModel:
                 for j in range(1, k):
                     m = tr & (t == j)
                     accept[te, j] = _fit_predict_accept(data.X[m], data.accepted[m], data.X[te], seed + 3 + j)
+        if data.binary:
+            # A probability difference is bounded by the control probability: mu_0 + tau must stay in [0, 1].
+            # The DR final model does not know that; without the bound, noise gives subscribers who would stay
+            # anyway (mu_0 near 0) reductions in churn larger than their churn risk.
+            cate = np.clip(cate, -mu[:, [0]], 1.0 - mu[:, [0]])
         self.crossfit_ = CrossFit(arms=arms, cate=cate, mu=mu, accept=accept, propensity=np.asarray(proba),
                                   fold=fold, seconds=time.perf_counter() - t0)
         return self

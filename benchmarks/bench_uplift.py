@@ -1,0 +1,160 @@
+"""Benchmark of the uplift pipeline (issue 6): 1M subscribers x 20 features x 3 arms.
+
+``python benchmarks/bench_uplift.py --n 1000000 --cf-n 200000`` writes the simulator's experiment plus 12 pure-noise
+numeric columns (to reach 20 raw features) to ``benchmarks/data/uplift_<n>.parquet`` and times whole processes
+(wall time, peak RSS of the process tree, ``_harness.measure``):
+
+* ``ours``: :func:`experiments.uplift.analyze_uplift` without refutations (cross-fitted DR learner, evaluation with
+  bootstrap intervals, policy, its DR evaluation and the policy tree), reading the Parquet file;
+* ``ours@cf-n``: the same on the first ``cf-n`` rows, for a like-for-like comparison;
+* ``econml-cf@cf-n``: EconML's ``CausalForestDML`` with its defaults (``discrete_treatment=True``,
+  ``discrete_outcome=True``; nuisance models ``'auto'``) fitted once on the first ``cf-n`` rows, plus ``effect``.
+
+Each stage prints one JSON line with its inner timings and (for ours) the policy's true value against the oracle,
+computed from the simulator's individual effects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+NOISE = 12
+FEATURES = ["region", "tenure_months", "plan", "arpu", "data_usage_ratio", "cs_calls_90d", "days_to_contract_end",
+            "price_sensitivity", *[f"noise_{i}" for i in range(NOISE)]]
+
+
+def make_data(n: int, seed: int) -> tuple[Path, Path]:
+    import numpy as np
+
+    from experiments.simulate import simulate_operator
+
+    exp_path, truth_path = DATA / f"uplift_{n}.parquet", DATA / f"uplift_{n}_truth.parquet"
+    if exp_path.exists() and truth_path.exists():
+        return exp_path, truth_path
+    DATA.mkdir(parents=True, exist_ok=True)
+    sim = simulate_operator(n_subscribers=n, rng=seed)
+    g = np.random.default_rng(seed + 1)
+    exp = sim.experiment.assign(**{f"noise_{i}": g.normal(size=n) for i in range(NOISE)})
+    exp.to_parquet(exp_path)
+    sim.truth_effects.to_parquet(truth_path)
+    return exp_path, truth_path
+
+
+def design(path: Path, n_bootstrap: int):
+    import yaml
+
+    from experiments.design import parse_design
+    from experiments.simulate import design_yaml, simulate_operator
+
+    raw = yaml.safe_load(design_yaml(simulate_operator(n_subscribers=1_000, rng=0), source=str(path)))
+    raw["uplift"] = {"features": FEATURES, "metric": "churn_90d", "n_bootstrap": n_bootstrap}
+    return parse_design(raw)
+
+
+def stage_ours(path: Path, truth: Path, rows: int | None, threads: int, n_bootstrap: int) -> dict:
+    import numpy as np
+    import pandas as pd
+
+    from experiments.uplift import analyze_uplift, retention_value
+
+    t0 = time.perf_counter()
+    d = design(path, n_bootstrap)
+    data = pd.read_parquet(path) if rows is None else pd.read_parquet(path).head(rows)
+    t_read = time.perf_counter() - t0
+    res = analyze_uplift(d, data, rng=0, refute=False, n_threads=threads)
+    total = time.perf_counter() - t0
+    te = pd.read_parquet(truth).set_index("subscriber_id").loc[data["subscriber_id"]]
+    v = retention_value(d, data)
+    n = len(data)
+    true_net = np.zeros((n, 3))
+    for j, a in enumerate(res.crossfit.arms[1:], start=1):
+        c = d.arms[a].cost
+        p_acc = te["p_accept_discount" if a == "contract_discount" else f"p_accept_{a}"].to_numpy()
+        true_net[:, j] = v * -te[f"tau_{a}"].to_numpy() - c.per_offer - c.per_acceptance * p_acc
+    learned = float(true_net[np.arange(n), res.policy.choice].mean())
+    oracle = float(np.maximum(true_net.max(axis=1), 0).mean())
+    corr = {a: float(np.corrcoef(res.crossfit.cate[:, j], te[f"tau_{a}"])[0, 1])
+            for j, a in enumerate(res.crossfit.arms[1:], start=1)}
+    stay = te["p90_control"].to_numpy() < 0.05
+    return {"stage": "ours", "rows": n, "threads": threads, "seconds_inside": total, "read": t_read,
+            **{f"s_{k}": v for k, v in res.seconds.items()},
+            "policy_true_value": learned, "oracle_true_value": oracle, "ratio_to_oracle": learned / oracle,
+            "baselines_true": {a: float(true_net[:, j].mean()) for j, a in enumerate(res.crossfit.arms)},
+            "cate_truth_corr": corr, "policy_dr_value": res.policy.value.value,
+            "policy_dr_ci": list(res.policy.value.ci), "share": res.policy.share,
+            "discount_share_among_stayers": float(np.mean(res.policy.choice[stay] == 2)),
+            "rules": res.policy.rules}
+
+
+def stage_cf(path: Path, rows: int, threads: int) -> dict:
+    import numpy as np
+    import pandas as pd
+    from econml.dml import CausalForestDML
+    from threadpoolctl import threadpool_limits
+
+    from experiments.uplift import prepare_uplift_data
+
+    t0 = time.perf_counter()
+    d = design(path, 20)
+    data = pd.read_parquet(path).head(rows)
+    ud = prepare_uplift_data(d, data)
+    arms = [d.control, *d.treatments]
+    t = np.array([arms.index(a) for a in ud.arm])
+    with threadpool_limits(limits=threads, user_api="openmp"):
+        est = CausalForestDML(discrete_treatment=True, discrete_outcome=True, random_state=0)
+        est.fit(ud.y, t, X=ud.X)
+        eff = [est.effect(ud.X, T0=0, T1=j) for j in (1, 2)]
+    return {"stage": "econml_causal_forest_defaults", "rows": rows, "seconds_inside": time.perf_counter() - t0,
+            "effect_mean": [float(np.mean(e)) for e in eff]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--cf-n", type=int, default=200_000)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--bootstrap", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--skip-cf", action="store_true")
+    ap.add_argument("--stage", choices=["ours", "cf"], help=argparse.SUPPRESS)
+    ap.add_argument("--rows", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--path", help=argparse.SUPPRESS)
+    ap.add_argument("--truth", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.stage == "ours":
+        print(json.dumps(stage_ours(Path(args.path), Path(args.truth), args.rows, args.threads, args.bootstrap)))
+        return
+    if args.stage == "cf":
+        print(json.dumps(stage_cf(Path(args.path), args.rows, args.threads)))
+        return
+
+    sys.path.insert(0, str(HERE))
+    from _harness import measure
+
+    exp_path, truth_path = make_data(args.n, args.seed)
+    me = [sys.executable, str(Path(__file__).resolve()), "--path", str(exp_path), "--truth", str(truth_path),
+          "--threads", str(args.threads), "--bootstrap", str(args.bootstrap)]
+    runs = [("ours", me + ["--stage", "ours"]), (f"ours@{args.cf_n}", me + ["--stage", "ours", "--rows", str(args.cf_n)])]
+    if not args.skip_cf:
+        runs.append((f"econml-cf@{args.cf_n}", me + ["--stage", "cf", "--rows", str(args.cf_n)]))
+    load = os.getloadavg()
+    print(f"uptime before: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+    for name, cmd in runs:
+        r = measure(cmd, timeout=7200)
+        inner = json.loads(r.stdout.strip().splitlines()[-1])
+        up = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+        print(json.dumps({"run": name, "wall_s": round(r.seconds, 2), "peak_mb": round(r.peak_mb), **inner,
+                          "uptime_after": up}))
+    print(f"load average at start: {load}")
+
+
+if __name__ == "__main__":
+    main()
