@@ -50,12 +50,14 @@ def generate(path: Path, rows: int, arms: int, seed: int = 20261122) -> None:
 
 
 def run_ours(path: Path, out: Path) -> None:
+    started = time.perf_counter()
     import ibis
 
     from survival.kaplan_meier import kaplan_meier_groups, median_survival, survival_at
     from survival.logrank import logrank_test
     from survival.risk_table import risk_table
 
+    imported = time.perf_counter()
     con = ibis.duckdb.connect()
     con.raw_sql("SET threads = 2")
     table = con.read_parquet(str(path))
@@ -64,22 +66,25 @@ def run_ours(path: Path, out: Path) -> None:
     lr = logrank_test(rt)
     res = {"groups": {str(g): {"s_at": survival_at(c, TIMES, allow_beyond=True).tolist(),
                                "median": median_survival(c).time, "n": c.n} for g, c in curves.items()},
-           "logrank": lr.statistic}
+           "logrank": lr.statistic, "import_s": imported - started, "work_s": time.perf_counter() - imported}
     out.write_text(json.dumps(res))
 
 
 def run_lifelines(path: Path, out: Path) -> None:
+    started = time.perf_counter()
     import pandas as pd
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import multivariate_logrank_test
 
+    imported = time.perf_counter()
     df = pd.read_parquet(path)
-    res = {"groups": {}}
+    res: dict = {"groups": {}}
     for g, sub in df.groupby("arm", observed=True):
         kmf = KaplanMeierFitter().fit(sub["days"], sub["churned"])
         res["groups"][str(g)] = {"s_at": kmf.survival_function_at_times(TIMES).tolist(),
                                  "median": float(kmf.median_survival_time_), "n": int(len(sub))}
     res["logrank"] = float(multivariate_logrank_test(df["days"], df["arm"].astype(str), df["churned"]).test_statistic)
+    res.update(import_s=imported - started, work_s=time.perf_counter() - imported)
     out.write_text(json.dumps(res))
 
 
@@ -123,15 +128,15 @@ CHILDREN = {"ours": run_ours, "lifelines": run_lifelines, "c_ours": run_concorda
             "c_lifelines": run_concordance_lifelines}
 
 
-def measure(mode: str, path: Path, out: Path) -> tuple[float, float]:
-    """Run one side as a fresh process; return (seconds, peak RSS in MiB)."""
+def measure(mode: str, path: Path, out: Path) -> tuple[float, float, float]:
+    """Run one side as a fresh process; return (wall seconds, peak RSS in MiB, CPU seconds user + system)."""
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, __file__, "--_child", mode, "--data", str(path), "--_out", str(out)])
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{mode} run failed with status {status}")
-    return elapsed, usage.ru_maxrss / 1024  # Linux reports KiB
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # Linux reports KiB
 
 
 def compare(a: dict, b: dict) -> float:
@@ -168,8 +173,8 @@ def main() -> None:
         if not cpath.exists():
             generate_concordance(cpath, args.concordance)
         load = os.getloadavg()
-        t1, r1 = measure("c_ours", cpath, DATA / "c_ours.json")
-        t2, r2 = measure("c_lifelines", cpath, DATA / "c_lifelines.json")
+        t1, r1, _ = measure("c_ours", cpath, DATA / "c_ours.json")
+        t2, r2, _ = measure("c_lifelines", cpath, DATA / "c_lifelines.json")
         a = json.loads((DATA / "c_ours.json").read_text())["harrell"]
         b = json.loads((DATA / "c_lifelines.json").read_text())["harrell"]
         if abs(a - b) > 1e-12:
@@ -188,22 +193,23 @@ def main() -> None:
     load = os.getloadavg()
     rows = []
     ours_out = DATA / "survival_ours.json"
-    t, rss = measure("ours", path, ours_out)
-    rows.append(("ours (DuckDB risk table + NumPy)", t, rss))
+    t, rss, cpu = measure("ours", path, ours_out)
+    rows.append(("ours (DuckDB risk table + NumPy)", t, rss, cpu, json.loads(ours_out.read_text())))
     if not args.skip_lifelines:
         ll_out = DATA / "survival_lifelines.json"
-        t2, rss2 = measure("lifelines", path, ll_out)
-        rows.append(("lifelines 0.30 (pandas)", t2, rss2))
-        diff = compare(json.loads(ours_out.read_text()), json.loads(ll_out.read_text()))
+        t2, rss2, cpu2 = measure("lifelines", path, ll_out)
+        rows.append(("lifelines 0.30 (pandas)", t2, rss2, cpu2, json.loads(ll_out.read_text())))
+        diff = compare(rows[0][4], rows[1][4])
     print(f"rows={args.rows:,} arms={args.arms} load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print("| implementation | wall time (s) | peak RSS (MiB) |")
-    print("|---|---:|---:|")
-    for name, t_, r_ in rows:
-        print(f"| {name} | {t_:.1f} | {r_:.0f} |")
+    print("| implementation | wall time (s) | CPU time (s) | imports (s) | work after imports (s) | peak RSS (MiB) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, t_, r_, c_, res in rows:
+        print(f"| {name} | {t_:.1f} | {c_:.1f} | {res['import_s']:.1f} | {res['work_s']:.1f} | {r_:.0f} |")
     if not args.skip_lifelines:
-        print(f"speed-up {rows[1][1] / rows[0][1]:.1f}x, memory ratio {rows[1][2] / rows[0][2]:.1f}x; "
-              f"numbers identical (largest difference {diff:.2e}, S(t) atol {ATOL_CURVE}, log-rank rtol {RTOL_TEST})")
-
+        work = rows[1][4]["work_s"] / rows[0][4]["work_s"]
+        print(f"speed-up: wall {rows[1][1] / rows[0][1]:.1f}x, CPU {rows[1][3] / rows[0][3]:.1f}x, work after "
+              f"imports {work:.1f}x; memory ratio {rows[1][2] / rows[0][2]:.1f}x;"
+              f" numbers identical (largest difference {diff:.2e}, S(t) atol {ATOL_CURVE}, log-rank rtol {RTOL_TEST})")
 
 if __name__ == "__main__":
     main()
