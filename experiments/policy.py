@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from experiments.uplift import CrossFit, UpliftData
 
 #: Subsample on which the policy tree is grown (a depth-3 tree does not need more rows to find its splits).
-TREE_MAX_ROWS = 200_000
+TREE_MAX_ROWS = 100_000
 
 
 @dataclass(frozen=True, slots=True)

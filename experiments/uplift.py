@@ -351,10 +351,10 @@ def _folds(arm: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarra
 
 
 def _hgb_classifier(seed: int) -> Any:
-    """Nuisance classifier: histogram GBM kept lean (15 leaves, at most 60 rounds, early stopping)."""
+    """Nuisance classifier: histogram GBM kept lean (15 leaves, at most 40 rounds, early stopping)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    return HistGradientBoostingClassifier(max_iter=60, learning_rate=0.15, max_leaf_nodes=15, min_samples_leaf=200,
+    return HistGradientBoostingClassifier(max_iter=40, learning_rate=0.2, max_leaf_nodes=15, min_samples_leaf=200,
                                           early_stopping=True, n_iter_no_change=5, random_state=seed)
 
 
@@ -362,7 +362,7 @@ def _hgb_regressor(seed: int) -> Any:
     """Nuisance regressor (continuous outcomes), same settings as :func:`_hgb_classifier`."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    return HistGradientBoostingRegressor(max_iter=60, learning_rate=0.15, max_leaf_nodes=15, min_samples_leaf=200,
+    return HistGradientBoostingRegressor(max_iter=40, learning_rate=0.2, max_leaf_nodes=15, min_samples_leaf=200,
                                          early_stopping=True, n_iter_no_change=5, random_state=seed)
 
 

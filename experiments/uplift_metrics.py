@@ -155,18 +155,21 @@ def cumulative_counts(
     y: np.ndarray, treated: np.ndarray, order: np.ndarray, ends: np.ndarray, weights: np.ndarray | None = None
 ) -> CumulativeCounts:
     """Cumulative counts and outcome sums at tie-group ends (``weights`` are bootstrap multiplicities)."""
-    w = np.ones(order.size) if weights is None else weights[order]
-    t = treated[order]
-    yy = y[order]
-    wt = w * t
-    wc = w - wt
+    return _sorted_counts(y[order], treated[order], ends, None if weights is None else weights[order])
+
+
+def _sorted_counts(ys: np.ndarray, ts: np.ndarray, ends: np.ndarray, ws: np.ndarray | None) -> CumulativeCounts:
+    """:func:`cumulative_counts` on arrays already in score order (the bootstrap reuses them)."""
+    w = np.ones(ts.size) if ws is None else ws
+    wt = w * ts
+    wy = w * ys
 
     def cs(v: np.ndarray) -> np.ndarray:
         return np.r_[0.0, np.cumsum(v)[ends]]
 
-    return CumulativeCounts(
-        n_all=cs(w), n_treated=cs(wt), n_control=cs(wc), y_treated=cs(wt * yy), y_control=cs(wc * yy)
-    )
+    n_all, n_t, y_all, y_t = cs(w), cs(wt), cs(wy), cs(wt * ys)
+    return CumulativeCounts(n_all=n_all, n_treated=n_t, n_control=n_all - n_t, y_treated=y_t,
+                            y_control=y_all - y_t)
 
 
 def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -299,9 +302,12 @@ def evaluate_uplift(
     boot_q = np.empty(n_bootstrap)
     boot_a = np.empty(n_bootstrap)
     boot_k = {k: np.empty(n_bootstrap) for k in ks}
+    ys, ts = y_[order], t_[order]
     for b in range(n_bootstrap):
+        # multinomial resampling weights; which unit gets which weight is exchangeable, so they are drawn directly
+        # in score order
         w = np.bincount(gen.integers(0, n, n), minlength=n).astype(float)
-        cb = cumulative_counts(y_, t_, order, ends, weights=w)
+        cb = _sorted_counts(ys, ts, ends, w)
         cv = curves_from_counts(cb)
         boot_q[b] = qini_coefficient(cv)
         boot_a[b] = auuc(cv)
