@@ -283,19 +283,28 @@ def test_refuses_to_overwrite(pop, tmp_path):
     assert out.read_bytes() != before
 
 
-def test_interrupted_run_leaves_nothing(pop, tmp_path, monkeypatch):
-    """An interruption at the final rename leaves no output, no temporary file, and the registry unchanged."""
+@pytest.mark.parametrize("where", ["rename", "balance"])
+def test_interrupted_run_leaves_nothing(pop, tmp_path, monkeypatch, where):
+    """An interruption after the temporary list is written (while computing the balance, or at the final rename)
+    leaves no output, no temporary file, and the registry unchanged."""
     out = tmp_path / "a.parquet"
 
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(assign_mod.os, "replace", boom)
+    if where == "rename":
+        monkeypatch.setattr(assign_mod.os, "replace", boom)
+    else:
+        monkeypatch.setattr(assign_mod, "_covariate_stats", boom)
     with pytest.raises(KeyboardInterrupt):
         assign(make(), out=out, population=pop, assigned_at=DAY)
     monkeypatch.undo()
     assert not out.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["assignment_registry.duckdb"]
+    left = sorted(p.name for p in tmp_path.iterdir())
+    if where == "balance":  # interrupted before the registry was opened for writing: it was never created
+        assert left == []
+        return
+    assert left == ["assignment_registry.duckdb"]
     import duckdb
 
     con = duckdb.connect(str(tmp_path / "assignment_registry.duckdb"), read_only=True)
