@@ -420,3 +420,19 @@ def test_weights_not_summing_to_one():
 def test_condition_value_must_fit_op():
     with pytest.raises(DesignError, match="needs a non-empty list"):
         make(population={"source": "x", "eligibility": [{"column": "plan", "op": "in", "value": "prepaid"}]})
+
+
+def test_reference_design_on_simulated_subscribers(tmp_path):
+    """The repository's design file (its population, strata and assignment sections) on the simulator's
+    subscribers: eligibility applied, every region × plan stratum within one unit of the weights."""
+    from experiments.design import load_design
+    from experiments.simulate import simulate_operator
+
+    design = load_design(Path(__file__).resolve().parents[2] / "designs" / "flowpack_vs_discount.yaml")
+    subs = simulate_operator(n_subscribers=5000, rng=20260701).subscribers
+    r = assign(design, out=tmp_path / "a.parquet", population=subs, assigned_at=DAY)
+    want = subs[subs.plan.isin(["postpaid_standard", "postpaid_premium"]) & (subs.days_to_contract_end <= 365)]
+    out = read(tmp_path / "a.parquet")
+    assert set(out.subscriber_id) == set(want.subscriber_id)
+    assert r.max_stratum_deviation < 1 and r.strata["stratum"].str.startswith("region=").all()
+    assert set(r.balance["covariate"]) == {"arpu", "tenure_months", "data_usage_ratio", "cs_calls_90d", "plan"}
