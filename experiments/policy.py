@@ -191,7 +191,8 @@ def _rule_text(name: str, op: str, thr: float) -> str:
     return f"{name} {op} {thr:.4g}"
 
 
-def tree_rules(tree: Any, feature_names: Sequence[str], labels: Sequence[str], shares: np.ndarray) -> list[str]:
+def tree_rules(tree: Any, feature_names: Sequence[str], labels: Sequence[str | None],
+               shares: np.ndarray) -> list[str]:
     """Readable rules, one per leaf: ``"if a <= 3 and plan is prepaid: offer X (12.5% of subscribers)"``."""
     t = tree.tree_
     rules: list[str] = []

@@ -578,8 +578,8 @@ def aipw_scores(y: np.ndarray, arm_codes: np.ndarray, mu: np.ndarray, propensity
     Examples
     --------
     >>> aipw_scores(np.array([1.0, 0.0]), np.array([0, 1]), np.full((2, 2), 0.5), np.array([0.5, 0.5]))
-    array([[1.5, 0.5],
-           [0.5, 0. ]])
+    array([[ 1.5,  0.5],
+           [ 0.5, -0.5]])
     """
     k = mu.shape[1]
     ind = np.eye(k)[arm_codes]
@@ -830,9 +830,11 @@ def _analyze_uplift(design: ExperimentDesign, data: Any, *, rng: np.random.Gener
     policy = evaluate_policy(ud, cf, costs, budget=spec.budget, tree_depth=spec.policy_tree_depth,
                              alpha=design.analysis.alpha, rng=gen)
     seconds["policy"] = time.perf_counter() - t2
+    learner_text = ("DRLearner (doubly robust, histogram-GBM nuisance and final models)" if spec.learner == "dr"
+                    else "CausalForestDML")
     notes = [
-        f"CATE: EconML {'DRLearner (doubly robust, histogram-GBM nuisance and final models)' if spec.learner == 'dr' else 'CausalForestDML'}"
-        f" with the design's arm weights as known propensities; {spec.n_folds}-fold cross-fitting, so every "
+        f"CATE: EconML {learner_text} with the design's arm weights as known propensities; {spec.n_folds}-fold "
+        "cross-fitting, so every "
         "evaluation number is computed on subscribers the models did not see.",
         "Uplift metrics use the benefit scale (reduction in the metric when it should decrease); the random "
         "baseline is subtracted from the Qini coefficient and AUUC.",

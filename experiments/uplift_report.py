@@ -77,16 +77,19 @@ def uplift_section(result: UpliftResult) -> ReportSection:
                        f"against no offer ({unit}).")
     best_name, best = max(((k, v) for k, v in pol.baselines.items() if k != "random"), key=lambda kv: kv[1].value)
     label = "no one" if best_name == pol.arms[0] else f"everyone gets {best_name}"
+    rnd = pol.baselines["random"]
     conclusions.append(f"The best single choice for everyone is '{label}' at {_fmt_ci(best.value, *best.ci)}; "
-                       f"random assignment gives {_fmt_ci(pol.baselines['random'].value, *pol.baselines['random'].ci)}.")
-    conclusions.append(f"A {len(pol.rules)}-rule policy tree keeps {_fmt_ci(pol.tree_value.value, *pol.tree_value.ci)} "
-                       f"per subscriber and agrees with the full policy for {pol.tree_agreement:.0%} of subscribers.")
+                       f"random assignment gives {_fmt_ci(rnd.value, *rnd.ci)}.")
+    tv = pol.tree_value
+    conclusions.append(f"A {len(pol.rules)}-rule policy tree keeps {_fmt_ci(tv.value, *tv.ci)} per subscriber and "
+                       f"agrees with the full policy for {pol.tree_agreement:.0%} of subscribers.")
     for arm, ev in result.arms.items():
         e = ev.effect
         het = ("the model finds real differences between subscribers" if ev.blp.pvalue_heterogeneity < 0.05
                else "no reliable difference between subscribers was found")
+        b = ev.blp
         conclusions.append(f"{arm}: average effect on {result.metric} {_fmt_ci(e.ate, *e.ci, digits=4)}; {het} "
-                           f"(BLP slope {ev.blp.beta2:.2f} ± {ev.blp.beta2_se:.2f}, p = {ev.blp.pvalue_heterogeneity:.3g}).")
+                           f"(BLP slope {b.beta2:.2f} ± {b.beta2_se:.2f}, p = {b.pvalue_heterogeneity:.3g}).")
     checks = []
     prop = result.crossfit.propensity
     checks.append(TrustCheck("Overlap / propensities", "ok" if prop.min() >= 0.05 else "warning",
