@@ -271,7 +271,7 @@ class RiskEvaluation:
     horizon : float
         Horizon h of "churn within h".
     harrell_c, uno_c : float
-        Concordance of the risk score (higher = earlier churn).
+        Concordance of the risk score (higher = earlier churn); Uno's C is truncated at the horizon.
     auc : float
         Cumulative/dynamic AUC at h.
     brier : float
@@ -387,13 +387,17 @@ class ChurnRiskModel:
         return 1.0 - np.exp(-(self._cumhaz(end) - self._cumhaz(a)) * np.exp(lp))
 
     def evaluate(self, data: Any, bins: int = 10) -> RiskEvaluation:
-        """Concordance, AUC(h), Brier(h) and calibration of predictions made at time 0 on ``data``."""
+        """Concordance, AUC(h), Brier(h) and calibration of predictions made at time 0 on ``data``.
+
+        Uno's C is truncated at the horizon (pairs whose first churn is before h), where the censoring
+        distribution is still positive.
+        """
         frame = self._frame(data)
         t = frame["_duration"].to_numpy(float)
         e = frame["_event"].to_numpy(int)
         risk = self.cox_.model.predict_log_partial_hazard(frame[self.cox_.columns]).to_numpy(float)
         p = 1.0 - np.exp(-self._cumhaz(np.full(t.size, float(self.horizon))) * np.exp(risk))
-        c = concordance(t, e, risk)
+        c = concordance(t, e, risk, tau=float(self.horizon))
         return RiskEvaluation(horizon=float(self.horizon), harrell_c=c.harrell, uno_c=c.uno,
                               auc=time_dependent_auc(t, e, risk, self.horizon), brier=brier_score(t, e, 1 - p,
                                                                                                    self.horizon),

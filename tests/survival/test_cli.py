@@ -58,6 +58,7 @@ def test_telco_ad_hoc_json_equals_lifelines(tmp_path, telco):
     assert got["logrank"]["dof"] == 2
     assert set(got["cox"]) == {"Contract[One year]", "Contract[Two year]"}
     assert set(got["ph_test"]["covariates"]) == set(got["cox"])
+    assert got["ph_test"]["ok"] is False  # contract hazards are not proportional over 72 months: reported
     # the 11 blank TotalCharges are reported even though the column is not used
     assert got["data"]["blank_or_missing"] == {"TotalCharges": 11}
     assert got["data"]["rows_used"] == 7043
