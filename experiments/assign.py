@@ -406,9 +406,16 @@ def _open_registry(con: Any, path: Path, read_only: bool) -> bool:
     """Attach the registry as ``reg``; return False when it does not exist and ``read_only``."""
     if read_only and not path.exists():
         return False
+    import duckdb
+
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = " (READ_ONLY)" if read_only else ""
-    con.execute(f"ATTACH {_sql_str(str(path))} AS reg{mode}")
+    try:
+        con.execute(f"ATTACH {_sql_str(str(path))} AS reg{mode}")
+    except duckdb.Error as exc:  # locked by another writer, or not a DuckDB file
+        raise DataError(f"assignment registry {str(path)!r} cannot be opened ({str(exc).splitlines()[0]}); if "
+                        "another assignment is running, wait for it and retry, else pass --registry with a DuckDB "
+                        "file") from None
     if not read_only:
         con.execute(_REGISTRY_DDL.format(db="reg"))
     return True

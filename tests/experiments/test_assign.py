@@ -436,3 +436,11 @@ def test_reference_design_on_simulated_subscribers(tmp_path):
     assert set(out.subscriber_id) == set(want.subscriber_id)
     assert r.max_stratum_deviation < 1 and r.strata["stratum"].str.startswith("region=").all()
     assert set(r.balance["covariate"]) == {"arpu", "tenure_months", "data_usage_ratio", "cs_calls_90d", "plan"}
+
+
+def test_registry_that_is_not_duckdb(pop, tmp_path):
+    bad = tmp_path / "registry.duckdb"
+    bad.write_text("not a database")
+    with pytest.raises(DataError, match="cannot be opened"):
+        assign(make(), out=tmp_path / "a.parquet", population=pop, registry=bad)
+    assert not (tmp_path / "a.parquet").exists()
