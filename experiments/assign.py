@@ -284,6 +284,17 @@ def eligibility_filter(table: ir.Table, conditions: Sequence[Any], source: str =
     ------
     DataError
         A condition names an unknown column, or its value does not fit the column's type.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from experiments.data import open_table
+    >>> from experiments.design import Condition
+    >>> t = open_table(pd.DataFrame({"plan": ["prepaid", "postpaid", None], "arpu": [10.0, 40.0, 25.0]}))
+    >>> keep = eligibility_filter(t, [Condition(column="plan", op="in", value=["postpaid"]),
+    ...                               Condition(column="arpu", op=">=", value=20)])
+    >>> int(t.filter(keep).count().execute())
+    1
     """
     import ibis
 
@@ -501,6 +512,19 @@ def assign(
     ------
     DesignError, DataError, OutputExistsError
         Bad design, bad population, or an existing output without ``force``; nothing is written then.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> from experiments.design import parse_design
+    >>> d = parse_design({"name": "demo", "data": {"source": "o.parquet"}, "control": "c",
+    ...                   "arms": {"c": {"weight": 0.5}, "t": {"weight": 0.5}},
+    ...                   "metrics": [{"name": "m", "column": "y", "kind": "binary"}],
+    ...                   "population": {"source": "p.parquet", "unit": "id"}, "strata": ["region"]})
+    >>> pop = pd.DataFrame({"id": range(10), "region": ["n"] * 6 + ["s"] * 4})
+    >>> r = assign(d, out=Path(tempfile.mkdtemp()) / "a.parquet", population=pop)
+    >>> r.counts, r.max_stratum_deviation
+    ({'c': 5, 't': 5}, 0.0)
     """
     import pandas as pd
 

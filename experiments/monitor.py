@@ -272,6 +272,20 @@ def monitor(design: Any, data: Any = None, *, tuning: float | None = None,
     Returns
     -------
     MonitorResult
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from experiments.design import parse_design
+    >>> d = parse_design({"name": "x", "data": {"source": "o.parquet"}, "control": "c",
+    ...                   "arms": {"c": {"weight": 0.5}, "t": {"weight": 0.5}},
+    ...                   "metrics": [{"name": "churn", "column": "y", "kind": "binary", "direction": "decrease"}]})
+    >>> rng = np.random.default_rng(0)
+    >>> arm = np.repeat(["c", "t"], 5000)
+    >>> df = pd.DataFrame({"arm": arm, "y": (rng.random(10000) < np.where(arm == "c", 0.20, 0.15)).astype(int)})
+    >>> r = monitor(d, df, tuning=10000)
+    >>> r.decision, r.may_stop
+    ('stop_effect', True)
     """
     import pandas as pd
 

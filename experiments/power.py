@@ -265,7 +265,14 @@ def make_problem(
     control: str | None = None,
     correction: Correction = "none",
 ) -> PowerProblem:
-    """Validate sizing inputs into a :class:`PowerProblem` (see :func:`sample_size` for the parameters)."""
+    """Validate sizing inputs into a :class:`PowerProblem` (see :func:`sample_size` for the parameters).
+
+    Examples
+    --------
+    >>> p = make_problem(0.40, 0.2, relative=True, allocation=3, correction="holm")
+    >>> round(p.treated, 2), p.alpha_per_comparison
+    (0.48, 0.025)
+    """
     check_literal(kind, MetricKind, "power.kind")
     check_literal(method, PowerMethod, "power.method")
     check_literal(direction, Direction, "power.direction")
@@ -464,7 +471,13 @@ def sample_size(
 
 def solve_sample_size(prob: PowerProblem, *, daily_inflow: float | None = None,
                       population: int | None = None) -> SampleSizeResult:
-    """Sample size of a validated :class:`PowerProblem`."""
+    """Sample size of a validated :class:`PowerProblem`.
+
+    Examples
+    --------
+    >>> solve_sample_size(make_problem(0.20, 0.05, method="cohen_h"), daily_inflow=200).days
+    11
+    """
     za, zb = prob.z_alpha, float(sps.norm.ppf(prob.power))
     comps = prob.comparisons()
     n_exact = max(_total_needed(c, za, zb) for c in comps.values())
@@ -528,7 +541,14 @@ def mde_at(prob: PowerProblem, n_total: float) -> float:
 
 
 def power_curve(prob: PowerProblem, *, n_max: float, points: int = 60, mark: float | None = None) -> Any:
-    """Plotly figure of the power of each comparison against the total size, up to ``n_max``."""
+    """Plotly figure of the power of each comparison against the total size, up to ``n_max``.
+
+    Examples
+    --------
+    >>> fig = power_curve(make_problem(0.20, 0.05), n_max=4000, points=5)
+    >>> len(fig.data), round(float(fig.data[0].y[-1]), 3)
+    (1, 0.972)
+    """
     import plotly.graph_objects as go
 
     ns = np.linspace(max(n_max / points, 2.0), n_max, points)
@@ -549,6 +569,17 @@ def from_design(design: Any, *, population: int | None = None,
     """Size the design's primary metric from its ``power`` section, arms, weights, alpha and correction.
 
     ``overrides`` replaces keys of the ``power`` section (CLI flags); they never hide: the output restates them.
+
+    Examples
+    --------
+    >>> from experiments.design import parse_design
+    >>> d = parse_design({"name": "x", "data": {"source": "o.parquet"}, "control": "c",
+    ...                   "arms": {"c": {"weight": 0.5}, "t": {"weight": 0.5}},
+    ...                   "metrics": [{"name": "churn", "column": "y", "kind": "binary", "direction": "decrease"}],
+    ...                   "power": {"baseline": 0.2, "mde": 0.05, "method": "pooled"}})
+    >>> r = from_design(d)
+    >>> r.n_per_arm, round(r.problem.treated, 2)
+    (906, 0.15)
     """
     spec = design.power
     values: dict[str, Any] = spec.model_dump() if spec is not None else {}
