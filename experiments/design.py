@@ -197,6 +197,9 @@ class ExperimentDesign(_Model):
         Alpha, correction and SRM threshold.
     value : ValueSpec or None
         Lifetime-value settings used by the survival, uplift and ROI parts.
+    population, strata, exclusive_with, assignment, power
+        Eligible population, stratification columns, designs to stay exclusive of, assignment settings and sizing
+        inputs (docs/design-and-assignment.md; used by ``retention design``, ``assign`` and ``monitor``).
     path : Path or None
         The file the design was read from (set by :func:`load_design`, not part of the YAML).
     """
