@@ -353,6 +353,8 @@ def lifetime_value(
     arm: str | None = None,
     control: Any = None,
     id_column: str | None = None,
+    max_fit_rows: int = 50_000,
+    rng: np.random.Generator | int | None = None,
 ) -> pd.DataFrame:
     """Per-subscriber discounted lifetime value of the remaining lifetime, from a covariate model.
 
@@ -376,6 +378,8 @@ def lifetime_value(
         Unit of ``duration``.
     id_column : str, optional
         Column to carry into the output (e.g. ``subscriber_id``).
+    max_fit_rows : int
+        The AFT models are fitted on a random sample of at most this many rows (``rng``); every row is scored.
 
     Returns
     -------
@@ -384,7 +388,7 @@ def lifetime_value(
         ``ltv_if_retained`` is the value of the remaining lifetime of a subscriber active at their current tenure
         (what retaining them is worth); ``ltv`` is that value for active subscribers and 0 for those who churned;
         ``expected_months`` the expected active months within the horizon, undiscounted. ``attrs["model"]`` and
-        ``attrs["aic"]`` name the chosen model.
+        ``attrs["aic"]`` name the chosen model, ``attrs["fit_rows"]`` how many rows it was fitted on.
 
     Examples
     --------
@@ -410,7 +414,11 @@ def lifetime_value(
     else:
         margins = np.full(len(frame), float(margin))
     upm = units_per_month(time_unit)
-    reg = fit_parametric_regression(frame, names)
+    fit_rows = frame
+    if len(frame) > max_fit_rows:
+        pick = np.sort(np.random.default_rng(rng).choice(len(frame), size=max_fit_rows, replace=False))
+        fit_rows = frame.iloc[pick]
+    reg = fit_parametric_regression(fit_rows, names)
     tenure = frame["_duration"].to_numpy(float)
     grid = np.arange(1, int(horizon_months) + 1) * upm
     d = discount_factors(horizon_months, annual_discount_rate)
@@ -435,6 +443,7 @@ def lifetime_value(
     out.attrs["model"] = reg.best
     out.attrs["aic"] = reg.aic.to_dict("records")
     out.attrs["last_observed_time"] = reg.last_time
+    out.attrs["fit_rows"] = len(fit_rows)
     return out
 
 
