@@ -82,6 +82,19 @@ class SurvivalAnalysis:
     curves: dict = field(default_factory=dict, repr=False)
     notes: list = field(default_factory=list)
 
+    def summary(self) -> pd.DataFrame:
+        """One row per group: n, events, median and RMST with its interval."""
+        return pd.DataFrame([{"group": g, "n": v["n"], "events": v["events"], "median": v["median"],
+                              "rmst": v["rmst"], "rmst_lower": v["rmst_ci"][0], "rmst_upper": v["rmst_ci"][1]}
+                             for g, v in self.groups.items()])
+
+    def _repr_html_(self) -> str:
+        return self.summary().to_html(index=False, float_format=lambda x: f"{x:.4g}")
+
+    def plot(self, ax: Any = None) -> Any:
+        """Kaplan–Meier curves per group with bands (Plotly figure); ``ax`` is ignored (Plotly has no axes)."""
+        return km_figure(self)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON written by ``retention survival --json``."""
         return {"groups": self.groups, "logrank": self.logrank, "cox": self.cox, "ph_test": self.ph_test,

@@ -67,6 +67,30 @@ class KMCurve:
         return pd.DataFrame({"time": self.time, "at_risk": self.at_risk, "events": self.events,
                              "survival": self.survival, "lower": self.lower, "upper": self.upper})
 
+    def summary(self) -> pd.DataFrame:
+        """The curve as a tidy table (same as :meth:`to_frame`)."""
+        return self.to_frame()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able curve: lists per column plus ``n``, ``events`` and ``alpha``."""
+        return {"n": self.n, "events": self.n_events, "alpha": self.alpha,
+                **{k: v.tolist() for k, v in self.to_frame().items()}}
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False, float_format=lambda x: f"{x:.4f}", max_rows=20)
+
+    def plot(self, ax: Any = None, label: str = "survival") -> Any:
+        """Plotly step curve with its band; adds to the figure ``ax`` if given, returns the figure."""
+        import plotly.graph_objects as go
+
+        fig = ax if ax is not None else go.Figure()
+        fig.add_trace(go.Scatter(x=self.time, y=self.upper, mode="lines", line={"width": 0, "shape": "hv"},
+                                 showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=self.time, y=self.lower, mode="lines", line={"width": 0, "shape": "hv"},
+                                 fill="tonexty", showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=self.time, y=self.survival, mode="lines", name=label, line={"shape": "hv"}))
+        return fig
+
 
 def kaplan_meier(
     time: Any, at_risk: Any, events: Any, alpha: float = 0.05

@@ -55,3 +55,18 @@ def test_horizon_beyond_follow_up_names_the_group():
     df = _arms(3)
     with pytest.raises(HorizonError, match=r"horizon 24 is beyond the last observed time 18"):
         analyze_survival(df, duration="months", event="churned", group="arm", horizon=24)
+
+
+def test_result_objects_follow_the_common_interface():
+    df = _arms(4, 500)
+    res = analyze_survival(df, duration="months", event="churned", group="arm", control="control", horizon=12)
+    assert list(res.summary()["group"]) == ["control", "offer"]
+    assert "<table" in res._repr_html_()
+    assert isinstance(res.plot(), go.Figure)
+    from survival.kaplan_meier import kaplan_meier_groups
+    from survival.risk_table import risk_table
+
+    curve = kaplan_meier_groups(risk_table(df, "months", "churned"))["all"]
+    d = curve.to_dict()
+    assert d["n"] == 500 and len(d["survival"]) == len(curve.time)
+    assert len(curve.plot().data) == 3
