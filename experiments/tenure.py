@@ -399,9 +399,9 @@ def analyze_survival(
                                  "extrapolated_months": r.extrapolated_months} for g, r in arms_ltv.items()},
                "delta": {}}
         if control is not None and control in arms_ltv:
-            for g, r in arms_ltv.items():
+            for g, lv in arms_ltv.items():
                 if g != control:
-                    dd = ltv_difference(r, arms_ltv[control], alpha)
+                    dd = ltv_difference(lv, arms_ltv[control], alpha)
                     ltv["delta"][str(g)] = {"estimate": dd.estimate, "se": dd.se, "ci": [dd.lower, dd.upper]}
     notes.append("Kaplan–Meier with log(-log) Greenwood bands and the log-rank test are computed from per-time "
                  "at-risk and event counts aggregated in the engine (they equal lifelines); RMST standard errors "
