@@ -486,6 +486,10 @@ def survival_section(result: SurvivalAnalysis) -> ReportSection:
             {"arm": a, "LTV": round(v["value"], 2), "95% CI": f"{v['ci'][0]:.2f} – {v['ci'][1]:.2f}",
              "expected months": round(v["expected_months"], 2), "method": v["method"]}
             for a, v in ltv["arms"].items()])))
+    if result.parametric:
+        tables.append(("Parametric models for extrapolation (lowest AIC chosen)", pd.DataFrame([
+            {"group": g, **{m: round(a, 1) for m, a in p["aic"].items()}, "chosen": p["best"]}
+            for g, p in result.parametric.items()])))
     checks: list[TrustCheck] = []
     if result.ph_test:
         bad = {k: v for k, v in result.ph_test["covariates"].items() if v["p_value"] < result.ph_test["alpha"]}

@@ -28,7 +28,14 @@ R_ROSSI = pd.DataFrame(
 
 
 def test_rossi_cox_equals_published_r():
-    """Rossi recidivism Cox model vs R ``survival::coxph`` (values above, R call in ``R_ROSSI``'s comment)."""
+    """Rossi recidivism Cox model vs R's survival package (Efron ties), values in ``R_ROSSI``::
+
+        library(survival); library(carData)
+        summary(coxph(Surv(week, arrest) ~ fin + age + race + wexp + mar + paro + prio, data = Rossi))
+
+    as printed in Fox & Weisberg's appendix "Cox Proportional-Hazards Regression for Survival Data in R" (2011).
+    Tolerance ``R_ATOL``: R prints five decimals.
+    """
     res = fit_cox(load_rossi(), "week", "arrest", ROSSI_COVARIATES)
     for col in ["coef", "hr", "se", "p_value"]:
         np.testing.assert_allclose(res.table.loc[ROSSI_COVARIATES, col], R_ROSSI[col], rtol=0, atol=R_ATOL)
