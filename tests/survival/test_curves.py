@@ -228,3 +228,12 @@ def test_rmst_difference_ci_coverage():
         diff = rmst_difference(rmst(curves["a"], tau), rmst(curves["b"], tau))
         covered += diff.lower <= truth <= diff.upper
     assert 0.93 <= covered / n_sim <= 0.97
+
+
+def test_pooling_group_risk_tables_equals_ungrouped(telco, telco_rt):
+    """Risk tables add: pooling the per-contract tables gives the ungrouped table and the same curve."""
+    whole = risk_table(telco, "tenure", "Churn", event_value="Yes")
+    pooled = telco_rt.pooled()
+    pd.testing.assert_frame_equal(pooled.to_frame(), whole.to_frame())
+    a, b = kaplan_meier_groups(pooled)["all"], kaplan_meier_groups(whole)["all"]
+    np.testing.assert_array_equal(a.survival, b.survival)
