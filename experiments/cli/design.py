@@ -86,7 +86,7 @@ def design_cmd(
     if json_out is not None:
         files[json_out] = to_json(result.to_dict())
     if plot is not None:
-        files[plot] = result.plot().to_html(include_plotlyjs="cdn", full_html=True)
+        files[plot] = result.plot().to_html(include_plotlyjs=True, full_html=True)  # self-contained, opens offline
     write_outputs(files, force)
     _print_size(result, population_note)
 
@@ -236,7 +236,7 @@ def monitor_cmd(
     if json_out is not None:
         files[json_out] = to_json(r.to_dict())
     if plot is not None:
-        files[plot] = r.plot().to_html(include_plotlyjs="cdn", full_html=True)
+        files[plot] = r.plot().to_html(include_plotlyjs=True, full_html=True)  # self-contained, opens offline
     write_outputs(files, force)
     t = Table(title=f"{r.metric}: treatment − control, always-valid at alpha {r.alpha_per_comparison:.3g} "
                     f"(tuning N = {r.tuning:,.0f})", header_style="bold")

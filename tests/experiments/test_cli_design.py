@@ -104,6 +104,14 @@ def test_design_flag_overrides_are_restated(tmp_path):
     assert d["mde"] == 0.05 and d["method"] == "pooled" and "pooled" in res.stdout
 
 
+def test_design_power_curve_is_self_contained(tmp_path):
+    out = tmp_path / "curve.html"
+    res = runner.invoke(app, ["design", "--baseline", "0.2", "--mde", "0.05", "--arms", "3", "--plot", str(out)])
+    assert res.exit_code == 0, res.output
+    html = out.read_text()
+    assert "Power curve" in html and 'src="https://cdn.plot.ly' not in html and len(html) > 1_000_000  # plotly.js embedded
+
+
 def test_design_bad_flags(tmp_path):
     _one_line_exit_2(runner.invoke(app, ["design", "--baseline", "0.2"]), "--mde")
     _one_line_exit_2(runner.invoke(app, ["design", "--baseline", "0.2", "--mde", "0.05", "--method", "exact"]),
