@@ -342,7 +342,7 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
     loc = ".".join(str(x) for x in first["loc"]) or "(top level)"
     msg = first["msg"]
     if first["type"] == "extra_forbidden":
-        msg = "unknown key; remove it or check its spelling against docs/design-files.md"
+        msg = "unknown key; remove it or check its spelling against docs/design-file.md"
     elif first["type"] == "literal_error":
         msg = f"{first.get('input')!r} is not allowed; {msg.lower()}"
     elif first["type"] == "missing":

@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from scipy import special
 
-from experiments.design import Cost
+from experiments.design import Cost, ExperimentDesign
+
+if TYPE_CHECKING:
+    from experiments.analyze import ExperimentResult
+    from experiments.sections import ReportSection
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +123,91 @@ def arm_roi(arm: str, *, churn_diff: tuple[float, float], value_gained: tuple[fl
     prob = float(special.ndtr(net / net_se)) if net_se > 0 else float(net > 0)
     return ArmROI(arm, -1000 * d, (-1000 * (d + z * d_se), -1000 * (d - z * d_se)), v, v_se, a, c, c_se, net,
                   net_se, (net - z * net_se, net + z * net_se), roi, roi_ci, prob, value_source)
+
+
+def roi_table(rows: list[ArmROI]) -> Any:
+    """Tidy table of :class:`ArmROI` rows."""
+    import pandas as pd
+
+    return pd.DataFrame([{"arm": r.arm, "retained_per_1000": r.retained_per_1000,
+                          "retained_ci_low": r.retained_ci[0], "retained_ci_high": r.retained_ci[1],
+                          "value_gained": r.value_gained, "acceptance_rate": r.acceptance_rate, "cost": r.cost,
+                          "net_value": r.net_value, "net_ci_low": r.net_ci[0], "net_ci_high": r.net_ci[1],
+                          "roi": r.roi, "roi_ci_low": r.roi_ci[0], "roi_ci_high": r.roi_ci[1],
+                          "prob_net_positive": r.prob_positive} for r in rows])
+
+
+def experiment_roi(design: ExperimentDesign, experiment: ExperimentResult, *, ltv_delta: dict | None = None,
+                   value_per_retained: float | None = None, metric: str | None = None) -> list[ArmROI]:
+    """ROI of every offer from an experiment result.
+
+    Parameters
+    ----------
+    design : ExperimentDesign
+        Costs per arm come from ``arms.<arm>.cost``.
+    experiment : ExperimentResult
+        Supplies the churn difference (``metric``, default the first primary binary metric) and acceptance rates.
+    ltv_delta : dict, optional
+        ``{arm: {"estimate", "se"}}``: ΔLTV per subscriber offered (the survival analysis's ``ltv["delta"]``). Used
+        as the value gained when given.
+    value_per_retained : float, optional
+        Otherwise, value gained = subscribers retained × this value (e.g. ``design.value.retention_value``).
+    """
+    from experiments.errors import DesignError
+
+    if metric is None:
+        metric = next((m.name for m in design.metrics if m.role == "primary" and m.kind == "binary"), None)
+    if metric is None:
+        raise DesignError("ROI needs a binary churn metric with role primary; none in the design")
+    m = experiment.metrics[metric]
+    rows = []
+    for comp in m.comparisons:
+        acc = experiment.acceptance.get(comp.arm)
+        acceptance = (acc.mean, acc.se) if acc is not None else (0.0, 0.0)
+        if ltv_delta is not None and comp.arm in ltv_delta:
+            v = (float(ltv_delta[comp.arm]["estimate"]), float(ltv_delta[comp.arm]["se"]))
+            source = "ΔLTV per subscriber offered (survival analysis)"
+        elif value_per_retained is not None:
+            sign = -1.0 if m.direction == "decrease" else 1.0
+            v = (sign * comp.diff * value_per_retained, comp.se * value_per_retained)
+            source = f"retained subscribers × {value_per_retained:,.2f} per retained subscriber"
+        else:
+            raise DesignError("ROI needs a value: run the survival analysis (ΔLTV) or set value.retention_value")
+        rows.append(arm_roi(comp.arm, churn_diff=(comp.diff, comp.se), value_gained=v,
+                            cost=design.arms[comp.arm].cost, acceptance=acceptance, value_source=source,
+                            alpha=experiment.alpha))
+    return rows
+
+
+def roi_section(rows: list[ArmROI], *, currency: str = "") -> ReportSection:
+    """Finance's section: net value and ROI per arm, per subscriber offered."""
+    from experiments.sections import ReportSection, TrustCheck
+
+    cur = f"{currency} " if currency else ""
+    conclusions = []
+    for r in sorted(rows, key=lambda r: -r.net_value):
+        verdict = ("pays for itself" if r.net_ci[0] > 0 else "loses money" if r.net_ci[1] < 0 else
+                   "has a net value that is not clearly different from zero")
+        roi = "" if r.roi != r.roi else f"; ROI {100 * r.roi:+.0f}% (95% CI {100 * r.roi_ci[0]:+.0f}% to " \
+                                         f"{100 * r.roi_ci[1]:+.0f}%)"
+        conclusions.append(
+            f"{r.arm} {verdict}: per subscriber offered it gains {cur}{r.value_gained:,.2f} in lifetime value and "
+            f"costs {cur}{r.cost:,.2f} (acceptance {100 * r.acceptance_rate:.1f}%), net {cur}{r.net_value:+,.2f} "
+            f"(95% CI {r.net_ci[0]:+,.2f} to {r.net_ci[1]:+,.2f}){roi}; {r.retained_per_1000:.1f} fewer churners per "
+            f"1,000 offered.")
+    best = max(rows, key=lambda r: r.net_value)
+    if best.net_value <= 0:
+        conclusions.insert(0, "No offer pays for itself when given to everyone eligible; target it (see the uplift "
+                              "section) or lower its cost.")
+    else:
+        conclusions.insert(0, f"Best blanket offer by expected net value: {best.arm} "
+                              f"({cur}{best.net_value:+,.2f} per subscriber offered).")
+    checks = [TrustCheck("Value of a retained subscriber", "ok", rows[0].value_source)] if rows else []
+    notes = [
+        "Per subscriber offered: net value = value gained − (cost per offer + cost per acceptance × acceptance "
+        "rate). Acceptance costs are paid for every acceptor, including those who would have stayed anyway.",
+        "Intervals: normal, combining the value's and the acceptance rate's standard errors as independent; the "
+        "ROI interval is a delta-method interval of value / cost − 1.",
+    ]
+    return ReportSection("roi", "Return on each offer", conclusions, [("Net value and ROI per subscriber offered",
+                                                                        roi_table(rows))], [], checks, notes)
