@@ -14,6 +14,7 @@ from typing import Any
 from experiments.sections import ReportSection
 
 REPORT_FILES = ("report.html", "results.json", "results.xlsx")
+EXTRA_FILES = ("assignment.parquet",)
 
 
 @dataclass(frozen=True)
@@ -79,22 +80,51 @@ def run_demo(out: Path, *, subscribers: int = 200_000, seed: int = 20260701, for
         Called with a short message as each step starts (the CLI draws progress with it).
     """
     from experiments.analyze import analyze
+    from experiments.assign import assign
     from experiments.design import load_design
+    from experiments.design_report import design_section
     from experiments.io import check_writable, to_json, write_outputs
+    from experiments.monitor import monitor
+    from experiments.power import from_design
+    from experiments.promo import analyze_promo, promo_section
     from experiments.report import experiment_section, render_html
+    from experiments.roi import experiment_roi, roi_section
     from experiments.simulate import OUTPUT_FILES, simulate_operator, write_simulation
+    from experiments.tenure import analyze_survival, survival_section
 
     out = Path(out)
-    check_writable([out / f for f in (*OUTPUT_FILES, *REPORT_FILES)], force)
+    check_writable([out / f for f in (*OUTPUT_FILES, *REPORT_FILES, *EXTRA_FILES)], force)
     step(f"Simulating {subscribers:,} subscribers, a 3-arm experiment and a region × month panel")
     sim = simulate_operator(n_subscribers=subscribers, rng=seed)
     files = write_simulation(sim, out, force=force)
     design = load_design(files["design"])
 
-    step("Analyzing the experiment (per-arm sums in DuckDB)")
+    step("Design: sample size for the primary metric and a stratified assignment of the population")
+    size = from_design(design, population=len(sim.subscribers))
+    assignment = assign(design, out=out / "assignment.parquet", force=force)
+    files["assignment"] = out / "assignment.parquet"
+
+    step("Experiment: SRM, χ², offers vs control with Holm, guardrails, CUPED (per-arm sums in DuckDB)")
     result = analyze(design)
-    sections = [experiment_section(result)]
-    results: dict[str, Any] = {"experiment": result.to_dict()}
+    monitoring = monitor(design)
+
+    step("Time to churn: Kaplan–Meier per arm, tenure gained, lifetime value")
+    surv = analyze_survival(design, times=[30, 90, 180])
+
+    step("Return on each offer: lifetime value gained against offer and acceptance costs")
+    roi_rows = experiment_roi(design, result, ltv_delta=surv.ltv.get("delta"))
+
+    step("Competitor promotion: difference-in-differences on the region × month panel")
+    promo = analyze_promo(files["panel"], rng=seed)
+    ltv_control = surv.ltv.get("arms", {}).get(design.control, {}).get("value")
+
+    sections = [experiment_section(result), survival_section(surv), roi_section(roi_rows),
+                promo_section(promo, value_per_subscriber=ltv_control),
+                design_section(size, assignment, monitoring)]
+    results: dict[str, Any] = {
+        "experiment": result.to_dict(), "survival": surv.to_dict(), "roi": [r.to_dict() for r in roi_rows],
+        "promo": promo.to_dict(), "design": {"sample_size": size.to_dict(), "monitor": monitoring.to_dict()},
+    }
 
     step("Writing the report")
     title = "Retention offers: flow pack vs contract discount"
@@ -102,5 +132,5 @@ def run_demo(out: Path, *, subscribers: int = 200_000, seed: int = 20260701, for
     report_files = {out / "report.html": html, out / "results.json": to_json(results),
                     out / "results.xlsx": excel_bytes(sections)}
     write_outputs(report_files, force=force)
-    files.update({p.stem if p.suffix != ".xlsx" else "xlsx": p for p in report_files})
+    files.update({"report": out / "report.html", "results": out / "results.json", "xlsx": out / "results.xlsx"})
     return DemoResult(out, files, sections, results)

@@ -50,6 +50,9 @@ class DataSpec(_Model):
     as_of: date | None = None
     acceptance: str | None = None
     stratum: str | None = None
+    duration: str | None = None
+    event: str | None = None
+    time_unit: Literal["days", "months"] = "days"
 
 
 class NonInferiority(_Model):

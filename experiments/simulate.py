@@ -861,6 +861,9 @@ data:
   assigned_at: assigned_at
   as_of: {cfg.as_of_date.isoformat()}
   acceptance: accepted
+  duration: time_to_churn_days
+  event: churn_event
+  time_unit: days
 arms:
   control:
     weight: {w[0]!r}

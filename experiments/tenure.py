@@ -214,9 +214,9 @@ def analyze_survival(
         table = open_table(data if data is not None else d.resolve(d.data.source))
         group = group or d.data.arm
         control = control if control is not None else d.control
-        duration = duration or DEFAULT_DURATION
-        event = event or DEFAULT_EVENT
-        time_unit = time_unit or "days"
+        duration = duration or d.data.duration or DEFAULT_DURATION
+        event = event or d.data.event or DEFAULT_EVENT
+        time_unit = time_unit or d.data.time_unit
         if value is None and d.value is not None:
             value = {"margin": d.value.margin, "horizon_months": d.value.horizon_months,
                      "annual_discount_rate": d.value.annual_discount_rate}
