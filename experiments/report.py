@@ -180,8 +180,9 @@ def render_html(sections: Sequence[ReportSection], title: str, subtitle: str = "
         tables = [(cap, _table_html(df)) for cap, df in s.tables]
         rendered.append({"s": s, "figs": figs, "tables": tables})
     alerts = [(s.title, c) for s in sections for c in s.checks if c.status != "ok"]
+    summary = [(s.key, s.title, s.conclusions[0]) for s in sections if s.conclusions]
     return env.get_template("report.html.j2").render(
-        title=title, subtitle=subtitle, sections=rendered, alerts=alerts, plotlyjs=get_plotlyjs(),
+        title=title, subtitle=subtitle, sections=rendered, alerts=alerts, summary=summary, plotlyjs=get_plotlyjs(),
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
 
