@@ -41,7 +41,8 @@ for arm in ["flow_pack", "contract_discount"]:
     pool = (t.churned_90d.sum() + ctrl.churned_90d.sum()) / (len(t) + len(ctrl))
     z = (p1 - p0) / np.sqrt(pool * (1 - pool) * (1 / len(t) + 1 / len(ctrl)))
     w = stats.ttest_ind(t.revenue_90d, ctrl.revenue_90d, equal_var=False)
-    ya = t.revenue_90d - theta * (t.revenue_pre_90d - xbar); yc = ctrl.revenue_90d - theta * (ctrl.revenue_pre_90d - xbar)
+    ya = t.revenue_90d - theta * (t.revenue_pre_90d - xbar)
+    yc = ctrl.revenue_90d - theta * (ctrl.revenue_pre_90d - xbar)
     c = stats.ttest_ind(ya, yc, equal_var=False)
     out[arm] = {"diff": p1 - p0, "z_p": 2 * stats.norm.sf(abs(z)), "welch_p": w.pvalue, "cuped_p": c.pvalue}
 print(json.dumps(out))

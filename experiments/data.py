@@ -255,7 +255,8 @@ def count_duplicates(table: ir.Table, unit: str) -> tuple[int, int, int]:
     if rows == nulls:
         return rows, 0, nulls
     backend = table.get_backend() if hasattr(table, "get_backend") else None
-    if integer and getattr(backend, "name", "") == "duckdb" and int(head["hi"]) - int(head["lo"]) < BITMAP_MAX_RANGE:
+    if (backend is not None and integer and getattr(backend, "name", "") == "duckdb"
+            and int(head["hi"]) - int(head["lo"]) < BITMAP_MAX_RANGE):
         lo, hi = int(head["lo"]), int(head["hi"])
         inner = ibis.to_sql(table.select(col.name("u")).filter(col.notnull()), dialect="duckdb")
         distinct = backend.raw_sql(f"SELECT bit_count(bitstring_agg(u, {lo}, {hi})) FROM ({inner})").fetchone()[0]

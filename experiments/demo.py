@@ -129,7 +129,7 @@ def run_demo(out: Path, *, subscribers: int = 200_000, seed: int = 20260701, for
     step("Writing the report")
     title = "Retention offers: flow pack vs contract discount"
     html = render_html(sections, title, subtitle=f"Simulated operator, {subscribers:,} subscribers, seed {seed}")
-    report_files = {out / "report.html": html, out / "results.json": to_json(results),
+    report_files: dict[Path, bytes | str] = {out / "report.html": html, out / "results.json": to_json(results),
                     out / "results.xlsx": excel_bytes(sections)}
     write_outputs(report_files, force=force)
     files.update({"report": out / "report.html", "results": out / "results.json", "xlsx": out / "results.xlsx"})

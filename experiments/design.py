@@ -16,8 +16,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from experiments.errors import DesignError
-from experiments.literals import UpliftLearner
-from experiments.literals import AssignMethod, ConditionOp, Correction, Direction, MetricKind, MetricRole, PowerMethod
+from experiments.literals import (
+    AssignMethod,
+    ConditionOp,
+    Correction,
+    Direction,
+    MetricKind,
+    MetricRole,
+    PowerMethod,
+    UpliftLearner,
+)
 
 WEIGHT_TOLERANCE = 1e-6  # weights written with a few decimals must still sum to 1
 

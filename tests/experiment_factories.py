@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from experiments.design import parse_design
 

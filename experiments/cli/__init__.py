@@ -19,10 +19,10 @@ app = typer.Typer(
 
 # Command modules register themselves on `app` when imported.
 from experiments.cli import analyze as _analyze  # noqa: E402,F401
-from experiments.cli import simulate as _simulate  # noqa: E402,F401
 from experiments.cli import demo as _demo  # noqa: E402,F401
 from experiments.cli import design as _design  # noqa: E402,F401
 from experiments.cli import did as _did  # noqa: E402,F401
+from experiments.cli import simulate as _simulate  # noqa: E402,F401
 from experiments.cli import survival as _survival  # noqa: E402,F401
 from experiments.cli import uplift as _uplift  # noqa: E402,F401
 

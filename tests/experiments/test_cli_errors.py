@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 import yaml
 from experiment_factories import make_frame
 from typer.testing import CliRunner
