@@ -17,14 +17,14 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-# Command modules register themselves on `app` when imported.
-from experiments.cli import analyze as _analyze  # noqa: E402,F401
-from experiments.cli import demo as _demo  # noqa: E402,F401
-from experiments.cli import design as _design  # noqa: E402,F401
-from experiments.cli import did as _did  # noqa: E402,F401
+# Command modules register themselves on `app` when imported, in the order of the loop (the order of --help).
+from experiments.cli import demo as _demo  # noqa: E402,F401,I001
 from experiments.cli import simulate as _simulate  # noqa: E402,F401
-from experiments.cli import survival as _survival  # noqa: E402,F401
+from experiments.cli import design as _design  # noqa: E402,F401
+from experiments.cli import analyze as _analyze  # noqa: E402,F401
 from experiments.cli import uplift as _uplift  # noqa: E402,F401
+from experiments.cli import survival as _survival  # noqa: E402,F401
+from experiments.cli import did as _did  # noqa: E402,F401
 
 
 def main() -> None:
