@@ -164,13 +164,75 @@ def ltv_from_curve(
                      method="kaplan-meier", extrapolated_months=0.0)
 
 
+@dataclass(frozen=True, slots=True)
+class SharedFamily:
+    """One parametric family chosen for every group of a comparison.
+
+    Attributes
+    ----------
+    best : str
+        The family with the lowest total AIC over the groups.
+    aic : DataFrame
+        One row per candidate family: ``model``, ``total_aic`` (sum over groups, best first), ``delta_aic``
+        (``total_aic`` minus the best), then one column per group with that group's own AIC.
+    per_group_best : dict
+        Group -> the family that group's own AIC would have chosen (shown so a reader sees when they differ).
+    """
+
+    best: str
+    aic: pd.DataFrame
+    per_group_best: dict
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able: ``{family, total_aic: {model: aic}, per_group_best}``."""
+        return {"family": self.best,
+                "total_aic": {str(r.model): float(r.total_aic) for r in self.aic.itertuples()},
+                "per_group_best": {str(k): str(v) for k, v in self.per_group_best.items()}}
+
+
+def shared_family(fits: dict[Any, Any]) -> SharedFamily:
+    """The parametric family minimising the total AIC over groups fitted separately (:class:`ParametricFit` each).
+
+    Fitting each group with its own parameters of one family is one joint model (the groups' likelihoods are
+    independent), so its AIC is the sum of the groups' AICs; the family with the lowest sum is the AIC choice of a
+    single family for the whole comparison. Each group keeps its own shape and scale, so an arm whose effect is not
+    proportional (an offer that acts only on the subscribers who take it) is not forced into one shape, yet every
+    arm is extrapolated with the same functional form and ΔLTV compares like with like.
+
+    Examples
+    --------
+    >>> from survival.hazard import fit_parametric
+    >>> rng = np.random.default_rng(0)
+    >>> fits = {g: fit_parametric(10 * rng.weibull(1.5, 2000), np.ones(2000)) for g in ("a", "b")}
+    >>> shared_family(fits).best
+    'weibull'
+    """
+    if not fits:
+        raise ModelError("no group has a fitted parametric model; a shared family cannot be chosen")
+    models = [set(f.aic["model"]) for f in fits.values()]
+    common = sorted(set.intersection(*models))
+    if not common:
+        raise ModelError("the groups' parametric fits have no candidate family in common; fit them with the same "
+                         "models")
+    per_group = {g: {str(r.model): float(r.aic) for r in f.aic.itertuples()} for g, f in fits.items()}
+    rows = [{"model": m, "total_aic": float(sum(a[m] for a in per_group.values())),
+             **{str(g): a[m] for g, a in per_group.items()}} for m in common]
+    table = pd.DataFrame(rows).sort_values("total_aic", ignore_index=True)
+    table.insert(2, "delta_aic", table["total_aic"] - table.loc[0, "total_aic"])
+    return SharedFamily(best=str(table.loc[0, "model"]), aic=table,
+                        per_group_best={g: str(f.best) for g, f in fits.items()})
+
+
 def _parametric_ltv(t: np.ndarray, e: np.ndarray, grid: np.ndarray, d: np.ndarray, margin: float,
-                    w: np.ndarray | None = None, fit: Any = None) -> tuple:
-    """Value, its delta-method SE (parameter covariance of the AIC-best model), expected months and the model."""
+                    w: np.ndarray | None = None, fit: Any = None, model: str | None = None) -> tuple:
+    """Value, its delta-method SE (parameter covariance of ``model``, default the group's AIC-best), months, model."""
     from survival.hazard import fit_parametric
 
     fit = fit if fit is not None else fit_parametric(t, e, weights=w)
-    fitter = fit.models[fit.best]
+    name = model or fit.best
+    if name not in fit.models:
+        raise ModelError(f"parametric model {name!r} was not fitted; fitted models are {sorted(fit.models)}")
+    fitter = fit.models[name]
     theta = np.asarray(fitter.params_.to_numpy(), float)
     cov = np.asarray(fitter.variance_matrix_.to_numpy(), float)
 
@@ -185,7 +247,7 @@ def _parametric_ltv(t: np.ndarray, e: np.ndarray, grid: np.ndarray, d: np.ndarra
         down[i] -= h
         grad[i] = (value(up) - value(down)) / (2 * h)
     s = fitter._survival_function(theta, grid)
-    return value(theta), float(np.sqrt(grad @ cov @ grad)), float(np.sum(s)), fit.best
+    return value(theta), float(np.sqrt(grad @ cov @ grad)), float(np.sum(s)), name
 
 
 def ltv_by_group(
@@ -201,15 +263,28 @@ def ltv_by_group(
     alpha: float = 0.05,
     weights: Any = None,
     fits: dict[Any, Any] | None = None,
+    family: str | None = None,
 ) -> dict[Any, LTVResult]:
-    """LTV per group: Kaplan–Meier when the horizon is within follow-up, else the AIC-best parametric model.
+    """LTV per group: Kaplan–Meier when the horizon is within follow-up, else one parametric family for all groups.
 
     ``method="auto"`` uses Kaplan–Meier for every group if the horizon is within every group's follow-up, and the
-    parametric models otherwise, with a delta-method SE from the chosen model's parameter covariance (it does not
-    include the uncertainty of the model choice, nor model misspecification beyond follow-up); the result names the
-    method and how many months were extrapolated. ``weights`` (counts per row) lets the caller pass a risk table
-    as (time, event, count) rows instead of subscribers; ``fits`` (group -> :class:`survival.hazard.ParametricFit`
-    of the same data) skips refitting.
+    parametric models otherwise. Every group is then extrapolated with the **same** family: ``family`` if given,
+    else the one with the lowest total AIC over the groups (:func:`shared_family`); each group keeps its own
+    parameters. Letting each group pick its own AIC-best family would make a difference between groups partly a
+    difference between model shapes beyond follow-up. The SE is the delta method on the family's parameter
+    covariance: it does not include the uncertainty of the choice of family, nor misspecification beyond
+    follow-up; the result names the family and how many months were extrapolated. ``weights`` (counts per row)
+    lets the caller pass a risk table as (time, event, count) rows instead of subscribers; ``fits`` (group ->
+    :class:`survival.hazard.ParametricFit` of the same data) skips refitting.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> t = np.concatenate((rng.exponential(20, 3000), rng.exponential(30, 3000)))
+    >>> g = np.repeat(["control", "offer"], 3000)
+    >>> res = ltv_by_group(np.minimum(t, 6), (t <= 6).astype(int), g, 10.0, 12, 0.08)
+    >>> res["control"].method == res["offer"].method
+    True
     """
     t = np.asarray(durations, float)
     e = np.asarray(events, int)
@@ -237,14 +312,24 @@ def ltv_by_group(
         return out
     if method != "parametric":
         raise SurvivalDataError(f"method: {method!r} is not allowed; use one of 'auto', 'kaplan-meier', 'parametric'")
+    from survival.hazard import ParametricName, check_choice, fit_parametric
+
+    if family is not None:
+        check_choice(family, ParametricName, "family")
     z = float(stats.norm.ppf(1 - alpha / 2))
+    given = fits or {}
+    group_fits: dict[Any, Any] = {}
     for lab in labels:
         tt, ee, ww = t[g == lab], e[g == lab], w[g == lab]
         if (ee * ww).sum() == 0:
             raise ModelError(f"group {lab!r} has no churn event; its lifetime cannot be extrapolated")
-        value, se, months, best = _parametric_ltv(tt, ee, grid, d, margin, ww, (fits or {}).get(lab))
+        group_fits[lab] = given[lab] if lab in given else fit_parametric(tt, ee, weights=ww)
+    chosen = family if family is not None else shared_family(group_fits).best
+    for lab in labels:
+        tt, ee, ww = t[g == lab], e[g == lab], w[g == lab]
+        value, se, months, name = _parametric_ltv(tt, ee, grid, d, margin, ww, group_fits[lab], chosen)
         out[lab] = LTVResult(value=value, se=se, lower=value - z * se, upper=value + z * se,
-                             expected_months=months, method=f"parametric:{best}",
+                             expected_months=months, method=f"parametric:{name}",
                              extrapolated_months=max(0.0, (grid[-1] - last[lab]) / upm))
     return out
 
