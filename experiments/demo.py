@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from experiments.i18n import Lang
 from experiments.sections import ReportSection
 
 REPORT_FILES = ("report.html", "results.json", "results.xlsx")
@@ -63,7 +64,7 @@ def excel_bytes(sections: list[ReportSection]) -> bytes:
 
 
 def run_demo(out: Path, *, subscribers: int = 200_000, seed: int = 20260701, force: bool = False,
-             step: Callable[[str], None] = lambda _msg: None) -> DemoResult:
+             lang: Lang = "en", step: Callable[[str], None] = lambda _msg: None) -> DemoResult:
     """Simulate an operator and run the whole loop on the embedded DuckDB engine.
 
     Parameters
@@ -76,6 +77,8 @@ def run_demo(out: Path, *, subscribers: int = 200_000, seed: int = 20260701, for
         Seed of the simulation; the same seed gives the same data and numbers.
     force : bool
         Overwrite existing files in ``out``.
+    lang : {"en", "zh"}
+        Language of the report (English or Simplified Chinese).
     step : callable
         Called with a short message as each step starts (the CLI draws progress with it).
     """
@@ -118,7 +121,7 @@ def run_demo(out: Path, *, subscribers: int = 200_000, seed: int = 20260701, for
     promo = analyze_promo(files["panel"], rng=seed)
     ltv_control = surv.ltv.get("arms", {}).get(design.control, {}).get("value")
 
-    sections = [experiment_section(result), survival_section(surv), roi_section(roi_rows),
+    sections = [experiment_section(result, lang), survival_section(surv), roi_section(roi_rows, lang=lang),
                 promo_section(promo, value_per_subscriber=ltv_control),
                 design_section(size, assignment, monitoring)]
     results: dict[str, Any] = {
@@ -128,7 +131,11 @@ def run_demo(out: Path, *, subscribers: int = 200_000, seed: int = 20260701, for
 
     step("Writing the report")
     title = "Retention offers: flow pack vs contract discount"
-    html = render_html(sections, title, subtitle=f"Simulated operator, {subscribers:,} subscribers, seed {seed}")
+    if lang == "zh":
+        title, subtitle = "留存优惠：流量包与合约续约折扣", f"模拟运营商，{subscribers:,} 位用户，随机种子 {seed}"
+    else:
+        subtitle = f"Simulated operator, {subscribers:,} subscribers, seed {seed}"
+    html = render_html(sections, title, subtitle=subtitle, lang=lang)
     report_files: dict[Path, bytes | str] = {out / "report.html": html, out / "results.json": to_json(results),
                     out / "results.xlsx": excel_bytes(sections)}
     write_outputs(report_files, force=force)

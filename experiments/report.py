@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from experiments.i18n import MESSAGES, Lang, msg
 from experiments.sections import ReportSection, TrustCheck
 from experiments.tables import arm_table, comparison_table, fmt_p, fmt_pct
 
@@ -20,72 +21,64 @@ if TYPE_CHECKING:
     from experiments.analyze import ExperimentResult, MetricResult
 
 
-def _effect_sentence(m: MetricResult, c, correction: str) -> str:
+def _effect_sentence(m: MetricResult, c, correction: str, lang: Lang = "en") -> str:
     ctrl = m.arms[c.control].mean
     arm = m.arms[c.arm].mean
-    adj = f"{correction}-adjusted p {fmt_p(c.p_adjusted)}" if c.p_adjusted == c.p_adjusted else f"p {fmt_p(c.p_value)}"
-    if m.kind == "binary":
-        change = (f"{fmt_pct(ctrl)} → {fmt_pct(arm)} ({100 * c.diff:+.2f} points, 95% CI "
-                  f"{100 * c.ci[0]:+.2f} to {100 * c.ci[1]:+.2f}; {adj})")
-    else:
-        change = (f"{ctrl:,.2f} → {arm:,.2f} ({c.diff:+,.2f}, 95% CI {c.ci[0]:+,.2f} to {c.ci[1]:+,.2f}; "
-                  f"{fmt_pct(c.rel_lift)} relative; {adj})")
-    significant = (c.p_adjusted if c.p_adjusted == c.p_adjusted else c.p_value) < 0.05
+    adjusted = c.p_adjusted == c.p_adjusted
+    p = msg("p.adjusted", lang, method=correction, p=fmt_p(c.p_adjusted)) if adjusted else \
+        msg("p.raw", lang, p=fmt_p(c.p_value))
+    significant = (c.p_adjusted if adjusted else c.p_value) < 0.05
     good = (c.diff < 0) == (m.direction == "decrease")
-    if not significant:
-        verdict = f"{c.arm}: no clear effect on {m.name}"
-    elif good:
-        verdict = f"{c.arm} improved {m.name}"
-    else:
-        verdict = f"{c.arm} made {m.name} worse"
-    return f"{verdict}: {change}."
+    key = "effect.none" if not significant else "effect.improved" if good else "effect.worse"
+    verdict = msg(key, lang, arm=c.arm, metric=m.name)
+    if m.kind == "binary":
+        return msg("effect.binary", lang, verdict=verdict, ctrl=fmt_pct(ctrl), arm=fmt_pct(arm),
+                   diff=f"{100 * c.diff:+.2f}", lo=f"{100 * c.ci[0]:+.2f}", hi=f"{100 * c.ci[1]:+.2f}", p=p)
+    return msg("effect.continuous", lang, verdict=verdict, ctrl=f"{ctrl:,.2f}", arm=f"{arm:,.2f}",
+               diff=f"{c.diff:+,.2f}", lo=f"{c.ci[0]:+,.2f}", hi=f"{c.ci[1]:+,.2f}", rel=fmt_pct(c.rel_lift), p=p)
 
 
-def experiment_checks(result: ExperimentResult) -> list[TrustCheck]:
-    """SRM and maturity checks of an experiment result."""
+def experiment_checks(result: ExperimentResult, lang: Lang = "en") -> list[TrustCheck]:
+    """SRM, guardrail and maturity checks of an experiment result."""
     s = result.srm
+    name = msg("check.srm", lang)
     if s.zero_arms:
-        srm = TrustCheck("Sample-ratio mismatch", "fail", f"arm(s) {list(s.zero_arms)} have no units.")
+        srm = TrustCheck(name, "fail", msg("srm.empty", lang, arms=list(s.zero_arms)))
     elif not s.ok:
-        srm = TrustCheck("Sample-ratio mismatch", "fail",
-                         f"arm sizes do not match the design weights (χ² = {s.statistic:.1f}, p = {s.p_value:.2g} "
-                         f"< {s.alpha}); the assignment or the data pipeline lost units — do not trust the effects "
-                         "until this is explained.")
+        srm = TrustCheck(name, "fail", msg("srm.fail", lang, stat=f"{s.statistic:.1f}", p=f"{s.p_value:.2g}",
+                                           alpha=s.alpha))
     else:
-        srm = TrustCheck("Sample-ratio mismatch", "ok",
-                         f"arm sizes match the design weights (χ² p = {s.p_value:.3f}).")
+        srm = TrustCheck(name, "ok", msg("srm.ok", lang, p=f"{s.p_value:.3f}"))
     checks = [srm]
     for m in result.metrics.values():
         for r in m.non_inferiority:
             if not r.passed:
                 bound = fmt_pct(r.bound) if r.relative else f"{r.bound:+.3g}"
-                checks.append(TrustCheck(f"Guardrail {m.name}", "warning",
-                                         f"{r.arm}: not shown to stay within the margin "
-                                         f"({bound} worst plausible change vs margin "
-                                         f"{fmt_pct(r.margin) if r.relative else r.margin})."))
+                margin = fmt_pct(r.margin) if r.relative else r.margin
+                checks.append(TrustCheck(msg("check.guardrail", lang, metric=m.name), "warning",
+                                         msg("guardrail.check", lang, arm=r.arm, bound=bound, margin=margin)))
         if m.excluded_immature:
             total = sum(result.units.values())
             share = m.excluded_immature / total
-            checks.append(TrustCheck(f"Maturity of {m.name}", "warning" if share > 0.05 else "ok",
-                                     f"{m.excluded_immature:,} of {total:,} units ({fmt_pct(share)}) assigned after "
-                                     f"{m.maturity_cutoff} are not yet observable and were left out."))
+            checks.append(TrustCheck(msg("check.maturity", lang, metric=m.name), "warning" if share > 0.05 else "ok",
+                                     msg("maturity", lang, n=f"{m.excluded_immature:,}", total=f"{total:,}",
+                                         share=fmt_pct(share), cutoff=m.maturity_cutoff)))
     return checks
 
 
-def experiment_section(result: ExperimentResult) -> ReportSection:
-    """The experiment analysis as a report section."""
+def experiment_section(result: ExperimentResult, lang: Lang = "en") -> ReportSection:
+    """The experiment analysis as a report section (conclusions and checks in ``lang``; notes in English)."""
     conclusions: list[str] = []
     for m in result.metrics.values():
         if m.role == "guardrail":
             for r in m.non_inferiority:
-                kind = "relative" if r.relative else "absolute"
-                bound = fmt_pct(r.bound) if r.relative else f"{r.bound:+.3g}"
-                verdict = "held" if r.passed else "was NOT shown to hold"
-                conclusions.append(f"Guardrail {m.name} {verdict} for {r.arm}: worst plausible change {bound} "
-                                   f"against a {kind} margin of {fmt_pct(r.margin) if r.relative else r.margin} "
-                                   f"(one-sided p {fmt_p(r.p_value)}).")
+                conclusions.append(msg(
+                    "guardrail.held" if r.passed else "guardrail.failed", lang, metric=m.name, arm=r.arm,
+                    bound=fmt_pct(r.bound) if r.relative else f"{r.bound:+.3g}",
+                    kind=msg("kind.relative" if r.relative else "kind.absolute", lang),
+                    margin=fmt_pct(r.margin) if r.relative else r.margin, p=fmt_p(r.p_value)))
         else:
-            conclusions.extend(_effect_sentence(m, c, result.correction) for c in m.comparisons)
+            conclusions.extend(_effect_sentence(m, c, result.correction, lang) for c in m.comparisons)
     figs = []
     try:
         figs.append(("Effect of each offer against control", result.plot()))
@@ -114,8 +107,8 @@ def experiment_section(result: ExperimentResult) -> ReportSection:
               ("Each offer against control", comparison_table(result))]
     if cup_rows:
         tables.append(("CUPED variance reduction", pd.DataFrame(cup_rows)))
-    return ReportSection("experiment", f"Experiment {result.design}", conclusions, tables, figs,
-                         experiment_checks(result), notes)
+    return ReportSection("experiment", msg("title.experiment", lang, name=result.design), conclusions, tables, figs,
+                         experiment_checks(result, lang), notes, language=lang)
 
 
 def print_experiment(result: ExperimentResult, console: Console) -> None:
@@ -161,11 +154,12 @@ def print_experiment(result: ExperimentResult, console: Console) -> None:
 # ------------------------------------------------------------------------------------------------ HTML
 
 
-def render_html(sections: Sequence[ReportSection], title: str, subtitle: str = "") -> str:
+def render_html(sections: Sequence[ReportSection], title: str, subtitle: str = "", lang: Lang = "en") -> str:
     """Render report sections to one self-contained HTML page (Plotly's JavaScript inlined: works offline).
 
     Failed trust checks of every section are listed first, then each section: conclusions, figures and tables,
-    then method notes.
+    then method notes. ``lang`` sets the page's own words; sections bring their text in the language they were
+    built with (build them with the same ``lang``).
     """
     import jinja2
     import plotly.io as pio
@@ -174,6 +168,7 @@ def render_html(sections: Sequence[ReportSection], title: str, subtitle: str = "
     env = jinja2.Environment(loader=jinja2.PackageLoader("experiments", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     rendered = []
+    sections = [localize(s, lang) for s in sections]
     for s in sections:
         figs = [(cap, pio.to_html(fig, include_plotlyjs=False, full_html=False, config={"displaylogo": False}))
                 for cap, fig in s.figures]
@@ -183,7 +178,18 @@ def render_html(sections: Sequence[ReportSection], title: str, subtitle: str = "
     summary = [(s.key, s.title, s.conclusions[0]) for s in sections if s.conclusions]
     return env.get_template("report.html.j2").render(
         title=title, subtitle=subtitle, sections=rendered, alerts=alerts, summary=summary, plotlyjs=get_plotlyjs(),
+        lang=lang, t={k: v[lang] for k, v in MESSAGES.items() if not k.startswith(("title.", "effect."))},
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def localize(section: ReportSection, lang: Lang) -> ReportSection:
+    """Give a section built in another language the page's title for its key (its text stays as built)."""
+    import dataclasses
+
+    key = f"title.{section.key}"
+    if section.language == lang or key not in MESSAGES or "{" in MESSAGES[key]["en"]:
+        return section
+    return dataclasses.replace(section, title=msg(key, lang))
 
 
 def _table_html(df) -> str:

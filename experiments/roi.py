@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from scipy import special
 
 from experiments.design import Cost, ExperimentDesign
+from experiments.i18n import Lang, msg
 
 if TYPE_CHECKING:
     from experiments.analyze import ExperimentResult
@@ -179,35 +180,31 @@ def experiment_roi(design: ExperimentDesign, experiment: ExperimentResult, *, lt
     return rows
 
 
-def roi_section(rows: list[ArmROI], *, currency: str = "") -> ReportSection:
-    """Finance's section: net value and ROI per arm, per subscriber offered."""
+def roi_section(rows: list[ArmROI], *, currency: str = "", lang: Lang = "en") -> ReportSection:
+    """Finance's section: net value and ROI per arm, per subscriber offered (conclusions in ``lang``)."""
     from experiments.sections import ReportSection, TrustCheck
 
     cur = f"{currency} " if currency else ""
     conclusions = []
     for r in sorted(rows, key=lambda r: -r.net_value):
-        verdict = ("pays for itself" if r.net_ci[0] > 0 else "loses money" if r.net_ci[1] < 0 else
-                   "has a net value that is not clearly different from zero")
-        roi = "" if r.roi != r.roi else f"; ROI {100 * r.roi:+.0f}% (95% CI {100 * r.roi_ci[0]:+.0f}% to " \
-                                         f"{100 * r.roi_ci[1]:+.0f}%)"
-        conclusions.append(
-            f"{r.arm} {verdict}: per subscriber offered it gains {cur}{r.value_gained:,.2f} in lifetime value and "
-            f"costs {cur}{r.cost:,.2f} (acceptance {100 * r.acceptance_rate:.1f}%), net {cur}{r.net_value:+,.2f} "
-            f"(95% CI {r.net_ci[0]:+,.2f} to {r.net_ci[1]:+,.2f}){roi}; {r.retained_per_1000:.1f} fewer churners per "
-            f"1,000 offered.")
-    best = max(rows, key=lambda r: r.net_value)
-    if best.net_value <= 0:
-        conclusions.insert(0, "No offer pays for itself when given to everyone eligible; target it (see the uplift "
-                              "section) or lower its cost.")
-    else:
-        conclusions.insert(0, f"Best blanket offer by expected net value: {best.arm} "
-                              f"({cur}{best.net_value:+,.2f} per subscriber offered).")
-    checks = [TrustCheck("Value of a retained subscriber", "ok", rows[0].value_source)] if rows else []
+        verdict = msg("roi.pays" if r.net_ci[0] > 0 else "roi.loses" if r.net_ci[1] < 0 else "roi.unclear", lang)
+        roi = "" if r.roi != r.roi else msg("roi.roi", lang, roi=f"{100 * r.roi:+.0f}%",
+                                             lo=f"{100 * r.roi_ci[0]:+.0f}%", hi=f"{100 * r.roi_ci[1]:+.0f}%")
+        conclusions.append(msg("roi.line", lang, arm=r.arm, verdict=verdict, value=f"{cur}{r.value_gained:,.2f}",
+                               cost=f"{cur}{r.cost:,.2f}", acc=f"{100 * r.acceptance_rate:.1f}%",
+                               net=f"{cur}{r.net_value:+,.2f}", lo=f"{r.net_ci[0]:+,.2f}", hi=f"{r.net_ci[1]:+,.2f}",
+                               roi=roi, retained=f"{r.retained_per_1000:.1f}"))
+    if rows:
+        best = max(rows, key=lambda r: r.net_value)
+        conclusions.insert(0, msg("roi.none_pays", lang) if best.net_value <= 0 else
+                           msg("roi.best", lang, arm=best.arm, net=f"{cur}{best.net_value:+,.2f}"))
+    checks = [TrustCheck(msg("check.value", lang), "ok", rows[0].value_source)] if rows else []
     notes = [
         "Per subscriber offered: net value = value gained − (cost per offer + cost per acceptance × acceptance "
         "rate). Acceptance costs are paid for every acceptor, including those who would have stayed anyway.",
         "Intervals: normal, combining the value's and the acceptance rate's standard errors as independent; the "
         "ROI interval is a delta-method interval of value / cost − 1.",
     ]
-    return ReportSection("roi", "Return on each offer", conclusions, [("Net value and ROI per subscriber offered",
-                                                                        roi_table(rows))], [], checks, notes)
+    return ReportSection("roi", msg("title.roi", lang), conclusions,
+                         [("Net value and ROI per subscriber offered", roi_table(rows))], [], checks, notes,
+                         language=lang)

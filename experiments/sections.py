@@ -54,6 +54,8 @@ class ReportSection:
         Trust checks of this analysis.
     notes : list[str]
         Method notes: estimator, references, assumptions, what was sampled or left out.
+    language : str
+        Language of the conclusions and checks (``"en"`` or ``"zh"``); the page says when it differs from its own.
     """
 
     key: str
@@ -63,3 +65,4 @@ class ReportSection:
     figures: list[tuple[str, Any]] = field(default_factory=list)
     checks: list[TrustCheck] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    language: str = "en"

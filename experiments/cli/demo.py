@@ -17,11 +17,16 @@ def demo(
     subscribers: int = typer.Option(200_000, "--subscribers", help="Size of the simulated population."),
     seed: int = typer.Option(20260701, "--seed", help="Seed: the same seed gives the same data and numbers."),
     force: bool = typer.Option(False, "--force", help="Overwrite files from an earlier demo in --out."),
+    lang: str = typer.Option("en", "--lang", help="Report language: en (English) or zh (Simplified Chinese)."),
 ) -> None:
     """Simulate a mobile operator, run the whole loop on the embedded DuckDB engine, and write a report."""
     import time
 
     from experiments.demo import run_demo
+    from experiments.i18n import Lang
+    from experiments.literals import check_literal
+
+    check_literal(lang, Lang, "--lang")
 
     started = time.perf_counter()
     state = {"t": started, "n": 0}
@@ -33,7 +38,7 @@ def demo(
         state.update(t=now, n=state["n"] + 1)
         console.print(f"[bold]{state['n']}.[/bold] {msg} ...")
 
-    res = run_demo(out, subscribers=subscribers, seed=seed, force=force, step=step)
+    res = run_demo(out, subscribers=subscribers, seed=seed, force=force, lang=lang, step=step)  # type: ignore[arg-type]
     console.print(f"  [dim]done in {time.perf_counter() - state['t']:.1f} s[/dim]\n")
     for s in res.sections:
         console.rule(s.title)

@@ -79,3 +79,26 @@ def test_demo_refuses_to_overwrite(demo_run):
 
     with pytest.raises(OutputExistsError, match="--force"):
         run_demo(demo_run, subscribers=5_000, seed=3)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_chinese_report_renders(tmp_path):
+    """``--lang zh``: the page's words and the experiment/ROI conclusions are Simplified Chinese."""
+    out = tmp_path / "zh"
+    run_demo(out, subscribers=20_000, seed=3, lang="zh")
+    dom = _dom(out / "report.html", tmp_path / "profile")
+    assert 'lang="zh-CN"' in dom
+    assert "要点" in dom and "结论" in dom and "投资回报" in dom
+    assert "改善了 churn_90d" in dom
+    assert len(re.findall(r'class="main-svg"', dom)) >= 2
+
+
+def test_bad_language_is_a_clear_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from experiments.cli import app
+
+    res = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "x"), "--lang", "fr"])
+    assert res.exit_code == 2 and "'en', 'zh'" in res.stderr
+    assert not (tmp_path / "x").exists()
