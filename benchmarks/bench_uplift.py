@@ -129,11 +129,13 @@ def main() -> None:
     ap.add_argument("--path", help=argparse.SUPPRESS)
     ap.add_argument("--truth", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.stage == "ours":
-        print(json.dumps(stage_ours(Path(args.path), Path(args.truth), args.rows, args.threads, args.bootstrap)))
-        return
-    if args.stage == "cf":
-        print(json.dumps(stage_cf(Path(args.path), args.rows, args.threads)))
+    if args.stage in ("ours", "cf"):
+        import resource
+
+        out = (stage_ours(Path(args.path), Path(args.truth), args.rows, args.threads, args.bootstrap)
+               if args.stage == "ours" else stage_cf(Path(args.path), args.rows, args.threads))
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        print(json.dumps({**out, "cpu_s": ru.ru_utime + ru.ru_stime}))  # CPU time: what an idle core would need
         return
 
     sys.path.insert(0, str(HERE))
@@ -142,7 +144,8 @@ def main() -> None:
     exp_path, truth_path = make_data(args.n, args.seed)
     me = [sys.executable, str(Path(__file__).resolve()), "--path", str(exp_path), "--truth", str(truth_path),
           "--threads", str(args.threads), "--bootstrap", str(args.bootstrap)]
-    runs = [("ours", me + ["--stage", "ours"]), (f"ours@{args.cf_n}", me + ["--stage", "ours", "--rows", str(args.cf_n)])]
+    runs = [("ours", me + ["--stage", "ours"]),
+            (f"ours@{args.cf_n}", me + ["--stage", "ours", "--rows", str(args.cf_n)])]
     if not args.skip_cf:
         runs.append((f"econml-cf@{args.cf_n}", me + ["--stage", "cf", "--rows", str(args.cf_n)]))
     load = os.getloadavg()
