@@ -904,7 +904,7 @@ def _load_frame(design: ExperimentDesign, data: Any, spec: UpliftSpec, value: An
         arr = np.asarray(value, dtype=float)
         if arr.shape != (len(frame),):
             raise DataError(f"value has shape {arr.shape}; give one value of retention per row ({len(frame)})")
-        frame[VALUE_COLUMN] = arr
+        frame = frame.assign(**{VALUE_COLUMN: arr})
     if design.data.assigned_at in cols and metric.maturity_days is not None and design.data.as_of is not None:
         cutoff = pd.Timestamp(design.data.as_of) - pd.Timedelta(days=metric.maturity_days)
         frame = frame[pd.to_datetime(frame[design.data.assigned_at]) <= cutoff]

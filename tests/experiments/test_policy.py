@@ -154,7 +154,7 @@ def test_learned_policy_against_the_oracle_and_every_baseline(sim_policy):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known gap (issue 6): the discount's CATE is too noisy at 200k; about 2% of "
+@pytest.mark.xfail(strict=True, reason="known gap (issue 6): the discount's CATE is too noisy at 200k; 2-5% of "
                    "would-stay-anyway subscribers still get it (the oracle gives it to none); see docs/uplift.md")
 def test_discount_is_withheld_from_subscribers_who_would_stay_anyway(sim_policy):
     """The issue's criterion: with a large acceptance cost the discount is withheld from subscribers who would stay
