@@ -26,7 +26,13 @@ from causal.refute import (
     pretrend_refutation,
     randomization_test,
 )
-from causal.staggered import ControlGroup, StaggeredResult, callaway_santanna
+from causal.staggered import (
+    ControlGroup,
+    PretrendBootstrap,
+    StaggeredResult,
+    callaway_santanna,
+    pretrend_bootstrap,
+)
 from causal.twfe import (
     TwfeFit,
     TwoWayDemeaner,
@@ -40,6 +46,8 @@ from causal.twfe import (
 
 SeType = Literal["auto", "iid", "hc1", "cluster", "wild"]
 SE_TYPES: tuple[str, ...] = ("auto", "iid", "hc1", "cluster", "wild")
+PretestType = Literal["bootstrap", "wald"]
+PRETESTS: tuple[str, ...] = ("bootstrap", "wald")
 FEW_CLUSTERS = 50  # below this many clusters CRV1 t tests over-reject; the wild bootstrap is the default
 WEBB_BELOW = 12  # below this many clusters Rademacher has too few distinct draws; Webb's six-point weights instead
 SUMS = ("n", "sw", "swy", "swyy", "sww", "swwy", "swwyy")
@@ -129,7 +137,9 @@ class DidResult:
     event_study : pandas.DataFrame
         ``rel_time``, ``coef``, ``se``, ``ci_lo``, ``ci_hi`` (reference period −1 with coef 0).
     pretrend_stat, pretrend_p : float
-        Joint Wald test (F) of the event-study leads; with ``staggered``, the Callaway–Sant'Anna pre-test (χ²).
+        Joint Wald test (F) of the event-study leads; with ``staggered``, the pre-test that decided: the wild
+        bootstrap of the Wald statistic on the Callaway–Sant'Anna pre-period event-time effects (``pretest=
+        "bootstrap"``, the default) or R ``did``'s χ² Wald test on every pre-period ATT(g, t) (``pretest="wald"``).
     staggered : StaggeredResult or None
         Callaway–Sant'Anna results.
     refutations : dict[str, Refutation]
@@ -140,6 +150,8 @@ class DidResult:
         Significance level.
     notes : list[str]
         Method notes.
+    pretrend_bootstrap : PretrendBootstrap or None
+        With ``staggered`` and ``pretest="bootstrap"``: the bootstrap pre-test of the event-time effects.
     """
 
     att: float
@@ -164,6 +176,7 @@ class DidResult:
     business: ExcessChurn
     alpha: float
     notes: list[str] = field(default_factory=list)
+    pretrend_bootstrap: PretrendBootstrap | None = None
 
     def summary(self) -> pd.DataFrame:
         """Tidy one-row-per-estimate table: TWFE (each SE type) and, if run, the staggered aggregations."""
@@ -217,6 +230,14 @@ class DiD:
         Wild-bootstrap weights; ``"auto"`` is Webb below 12 clusters, else Rademacher.
     refute : bool
         Run the refutations.
+    pretest : {"bootstrap", "wald"}
+        Pre-trend test that decides with ``staggered``. ``"bootstrap"`` (default): the Wald statistic on the
+        pre-period event-time effects (one per lead instead of one per (group, time) cell) with a wild bootstrap
+        p-value that recomputes their covariance in every draw (:func:`causal.staggered.pretrend_bootstrap`); it
+        keeps its level with few units. ``"wald"``: R ``did``'s χ² Wald test on all pre-period ATT(g, t), which is
+        badly over-sized when those are many relative to the units (it is always reported).
+    pretest_draws : int
+        Bootstrap draws of the pre-trend test.
     value : float or str, optional
         Value per subscriber (a number, or a column averaged per cell) for the value lost.
     rng : numpy.random.Generator, int or None
@@ -241,6 +262,7 @@ class DiD:
         event_window: tuple[int, int] | None = None, n_boot: int = 9999, n_perm: int = 999, n_placebo: int = 200,
         boot_weights: Literal["auto", "rademacher", "webb"] = "auto", refute: bool = True,
         value: float | str | None = None, rng: np.random.Generator | int | None = None,
+        pretest: PretestType = "bootstrap", pretest_draws: int = 999,
     ) -> None:
         self.unit = unit
         self.time = time
@@ -261,12 +283,18 @@ class DiD:
         self.refute = refute
         self.value = value
         self.rng = rng
+        self.pretest = pretest
+        self.pretest_draws = pretest_draws
 
     def fit(self, data: Any) -> DiD:
         """Aggregate ``data`` (DataFrame or Ibis table) in the engine and estimate; sets ``cells_`` and ``result_``."""
         check_choice(self.se, SE_TYPES, "se")
         check_choice(self.control, ("never", "notyet"), "control")
         check_choice(self.boot_weights, ("auto", "rademacher", "webb"), "boot_weights")
+        check_choice(self.pretest, PRETESTS, "pretest")
+        if self.staggered and self.pretest == "bootstrap" and self.pretest_draws < 99:
+            raise SpecError(f"pretest_draws={self.pretest_draws} is too few bootstrap draws for the pre-trend "
+                            "test; use at least 99 (999 is the default)")
         if not 0 < self.alpha < 0.5:
             raise SpecError(f"alpha={self.alpha} is not allowed; use a level between 0 and 0.5, e.g. 0.05")
         value_col = self.value if isinstance(self.value, str) else None
@@ -428,28 +456,23 @@ def estimate(cells: CellStats, cfg: DiD) -> DidResult:
             f"for comparison: {att:.4g}."
         )
     refs: dict[str, Refutation] = {"pretrend": pretrend_refutation(pre_stat, pre_p, pre_q, cfg.alpha, pre_note)}
-    if stag is not None:
-        # With staggered starts and effects that differ by cohort, TWFE event-study leads are contaminated by other
-        # cohorts' lags (Sun and Abraham 2021); the Callaway–Sant'Anna pre-test compares clean 2×2 cells instead.
-        twfe_pre = refs["pretrend"]
-        cs_pre = pretrend_refutation(stag.pretest_w / max(stag.pretest_df, 1), stag.pretest_p, stag.pretest_df,
-                                     cfg.alpha)
-        refs["pretrend"] = Refutation(
-            "pretrend", stag.pretest_w, stag.pretest_p, cs_pre.passed,
-            cs_pre.message.replace("event-study coefficients", "group-time effects (Callaway–Sant'Anna)")
-            .replace(f"Wald F = {cs_pre.estimate:.3g}", f"Wald χ² = {stag.pretest_w:.3g}, {stag.pretest_df} df")
-            + f" The TWFE event-study leads give F = {pre_stat:.3g} (p = {pre_p:.3f}); with cohort-specific effects "
-            "those leads can be contaminated by other cohorts' effects, so the staggered pre-test decides.",
-            {"n_leads": stag.pretest_df, "twfe_leads_stat": twfe_pre.estimate, "twfe_leads_p": twfe_pre.p_value,
-             "twfe_leads_n": pre_q},
-        )
-        pre_stat, pre_p = stag.pretest_w, stag.pretest_p
     if cfg.refute:
         refs.update(_refutations(cells, lay, cfg, Xd, att, ci, rng))
     if cfg.n_perm:
         fc = _coef_fitter(cells, lay, Xd[:, 1:])
         refs["randomization"] = randomization_test(lay.pos, lay.unit_idx, lay.start, att, fc, n_perm=cfg.n_perm,
                                                    alpha=cfg.alpha, rng=rng)
+    pboot = None
+    if stag is not None:
+        # With staggered starts and effects that differ by cohort, TWFE event-study leads are contaminated by other
+        # cohorts' lags (Sun and Abraham 2021); the Callaway–Sant'Anna pre-test compares clean 2×2 cells instead.
+        # (Drawn after the refutations so that their random streams do not depend on the pre-test setting.)
+        if cfg.pretest == "bootstrap":
+            Y, w = _staggered_panel(cells, lay)
+            pboot = pretrend_bootstrap(Y, lay.start, weights=w, control=cfg.control, n_draws=cfg.pretest_draws,
+                                       rng=rng)
+        refs["pretrend"] = staggered_pretrend(stag, pboot, refs["pretrend"], pre_q, cfg.alpha)
+        pre_stat, pre_p = refs["pretrend"].estimate, refs["pretrend"].p_value
     treated_cells = tab["treat"].to_numpy() > 0
     exposure = float(tab.loc[treated_cells, "sw"].sum())
     if isinstance(cfg.value, str):
@@ -465,7 +488,7 @@ def estimate(cells: CellStats, cfg: DiD) -> DidResult:
         p_value=float(headline[3]), se_type=headline[4], se_reason=se_reason, n_obs=cells.n_obs, n_cells=len(tab),
         n_units=n_units, n_periods=len(lay.periods), n_clusters=G, n_treated_units=n_treated, twfe=twfe_tab,
         wild=wild, event_study=es, pretrend_stat=pre_stat, pretrend_p=pre_p, staggered=stag, refutations=refs,
-        business=business, alpha=cfg.alpha, notes=notes,
+        business=business, alpha=cfg.alpha, notes=notes, pretrend_bootstrap=pboot,
     )
 
 
@@ -520,7 +543,8 @@ def _event_study(cells: CellStats, lay: _Layout, cfg: DiD, vkey: str, sums: dict
     return es, stat, p, q, note
 
 
-def _staggered(cells: CellStats, lay: _Layout, cfg: DiD) -> StaggeredResult:
+def _staggered_panel(cells: CellStats, lay: _Layout) -> tuple[np.ndarray, np.ndarray | None]:
+    """Unit × period outcome matrix (NaN where a cell is missing) and unit weights (mean cell weight) or None."""
     tab = cells.table
     n_u, T = len(lay.unit_labels), len(lay.periods)
     Y = np.full((n_u, T), np.nan)
@@ -530,7 +554,56 @@ def _staggered(cells: CellStats, lay: _Layout, cfg: DiD) -> StaggeredResult:
         sw = np.zeros(n_u)
         np.add.at(sw, lay.unit_idx, tab["sw"].to_numpy(float))
         w = sw / np.bincount(lay.unit_idx, minlength=n_u)
+    return Y, w
+
+
+def _staggered(cells: CellStats, lay: _Layout, cfg: DiD) -> StaggeredResult:
+    Y, w = _staggered_panel(cells, lay)
     return callaway_santanna(Y, lay.start, lay.periods, weights=w, control=cfg.control, alpha=cfg.alpha)
+
+
+def staggered_pretrend(stag: StaggeredResult, boot: PretrendBootstrap | None, twfe_pre: Refutation, twfe_leads: int,
+                       alpha: float) -> Refutation:
+    """The staggered design's pre-trend refutation, saying which test decided and why.
+
+    With ``boot`` (the default) the wild bootstrap of the event-time Wald statistic decides and R ``did``'s χ²
+    pre-test on every pre-period ATT(g, t) is quoted next to it; without it that χ² test decides. The TWFE leads
+    test (``twfe_pre``) is quoted for comparison only.
+    """
+    n_pre = int((~stag.att_gt["post"]).sum())
+    r_did = (f"R did's χ² Wald test of all {n_pre} pre-period group-time effects gives χ² = {stag.pretest_w:.3g} on "
+             f"{stag.pretest_df} df (p = {stag.pretest_p:.3g})")
+    twfe = (f" The TWFE event-study leads give F = {twfe_pre.estimate:.3g} (p = {twfe_pre.p_value:.3f}); with "
+            "cohort-specific effects those leads can be contaminated by other cohorts' effects, so they do not "
+            "decide.")
+    details: dict[str, Any] = {"r_did_wald": stag.pretest_w, "r_did_df": stag.pretest_df,
+                               "r_did_p": stag.pretest_p, "n_pre_att_gt": n_pre, "n_units": stag.n_units,
+                               "twfe_leads_stat": twfe_pre.estimate, "twfe_leads_p": twfe_pre.p_value,
+                               "twfe_leads_n": twfe_leads}
+    if boot is None:
+        ok = bool(not np.isfinite(stag.pretest_p) or stag.pretest_p >= alpha)
+        msg = (f"Pre-trend test (R did's χ² Wald, as requested): the {n_pre} pre-period group-time effects "
+               "(Callaway–Sant'Anna) are jointly " + ("indistinguishable from zero" if ok else "different from zero")
+               + f" (Wald χ² = {stag.pretest_w:.3g}, {stag.pretest_df} df, p = {stag.pretest_p:.3f})"
+               + ("." if ok else "; treated and comparison units were already diverging before the promotion.")
+               + f" Its covariance of {n_pre} effects is estimated from {stag.n_units} units; with few units per "
+               "effect this test is over-sized (pretest='bootstrap' keeps its level).")
+        return Refutation("pretrend", stag.pretest_w, stag.pretest_p, ok, msg + twfe,
+                          {"test": "r-did-chi2-wald", "n_leads": stag.pretest_df, **details})
+    ok = bool(boot.p_value >= alpha)
+    es = boot.event_times
+    msg = (f"Pre-trend test: the {len(es)} pre-period event-time effects (Callaway–Sant'Anna, {int(es.min())} to "
+           f"{int(es.max())} periods before the start) are jointly "
+           + ("indistinguishable from zero" if ok else "different from zero")
+           + f" (Wald χ² = {boot.stat:.3g}, wild bootstrap p = {boot.p_value:.3f} from {boot.n_draws} draws)"
+           + ("." if ok else "; treated and comparison units were already diverging before the promotion.")
+           + f" The bootstrap decides because the χ² references need many units per estimated covariance entry: "
+           f"{r_did}, and the χ²({boot.df}) reference for the event-time statistic gives p = "
+           f"{boot.asymptotic_p:.3g}; with {stag.n_units} units both can be badly over-sized, while the bootstrap "
+           "recomputes the covariance in every draw under the null of parallel trends.")
+    return Refutation("pretrend", boot.stat, boot.p_value, ok, msg + twfe,
+                      {"test": "wild-bootstrap-event-time-wald", "n_leads": len(es), "n_draws": boot.n_draws,
+                       "event_time_chi2_df": boot.df, "event_time_chi2_p": boot.asymptotic_p, **details})
 
 
 def _coef_fitter(cells: CellStats, lay: _Layout, covs: np.ndarray) -> Any:

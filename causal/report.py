@@ -90,6 +90,14 @@ def result_dict(res: DidResult) -> dict[str, Any]:
                             for r in s.dynamic.itertuples()],
             "att_gt": [{k: _num(v) for k, v in row.items()} for row in s.att_gt.to_dict(orient="records")],
         }
+        pb = res.pretrend_bootstrap
+        if pb is not None:
+            out["staggered"]["pretrend_bootstrap"] = {
+                "statistic": pb.statistic, "stat": pb.stat, "p_value": pb.p_value, "n_draws": pb.n_draws,
+                "weights": pb.weights, "chi2_df": pb.df, "chi2_p": pb.asymptotic_p,
+                "event_times": [int(e) for e in pb.event_times], "att": [float(a) for a in pb.att],
+                "se": [float(x) for x in pb.se],
+            }
     return out
 
 

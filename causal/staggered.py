@@ -271,3 +271,223 @@ def callaway_santanna(
         group=pd.DataFrame(g_rows), group_overall=group_overall, pretest_w=W, pretest_p=pw, pretest_df=q,
         control=control, n_units=n, dropped_first_period=int(first.sum()), alpha=alpha,
     )
+
+
+PretestStatistic = Literal["wald", "sup-t"]
+
+
+@dataclass(frozen=True, slots=True)
+class PretrendBootstrap:
+    """Wild bootstrap (null imposed, unit-level draws) of a joint test of the pre-period event-time effects.
+
+    The statistic is computed from the dynamic (event-time) aggregation of the pre-treatment ATT(g, t), i.e. one
+    parameter per event time ``e < 0`` instead of one per (group, time) cell, and each bootstrap draw recomputes the
+    effects *and* their influence-function covariance, so the test is studentized draw by draw (the restricted wild
+    cluster bootstrap of MacKinnon, Nielsen and Webb 2023 applied to the Callaway–Sant'Anna pre-period effects).
+
+    Attributes
+    ----------
+    statistic : str
+        ``"wald"`` (``n · a' V⁺ a`` on the event-time effects ``a``) or ``"sup-t"`` (``max_e |a_e / se_e|``).
+    stat : float
+        The statistic on the data.
+    p_value : float
+        Share of bootstrap statistics at least as large as ``stat``, ``(1 + #{T* ≥ T}) / (1 + B)``.
+    event_times : numpy.ndarray
+        The tested event times (in periods, all ``< 0``), shape ``(q,)``.
+    att : numpy.ndarray
+        Pre-period event-time effects, shape ``(q,)`` (equal to ``StaggeredResult.dynamic`` rows with ``e < 0``).
+    se : numpy.ndarray
+        Their influence-function standard errors, shape ``(q,)``.
+    df : int
+        Rank of their estimated covariance (the χ² degrees of freedom of the asymptotic Wald test).
+    asymptotic_p : float
+        The χ²(df) p-value of the Wald statistic on the event-time effects (over-sized with few units).
+    stat_boot : numpy.ndarray
+        Bootstrap statistics, shape ``(B,)``.
+    n_draws : int
+        Number of draws B.
+    weights : str
+        Draw distribution (``"rademacher"``).
+    """
+
+    statistic: str
+    stat: float
+    p_value: float
+    event_times: np.ndarray
+    att: np.ndarray
+    se: np.ndarray
+    df: int
+    asymptotic_p: float
+    stat_boot: np.ndarray
+    n_draws: int
+    weights: str
+
+
+def _pre_cells(start: np.ndarray, T: int, control: ControlGroup) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
+    """``(g, t, treated, control)`` masks of the pre-treatment cells (``t < g``, varying base ``t - 1``)."""
+    never = start < 0
+    out = []
+    for g in sorted(set(start[start > 0].tolist())):
+        for t in range(1, g):
+            ctrl = never if control == "never" else never | ((start > t) & (start != g))
+            if ctrl.any():
+                out.append((g, t, start == g, ctrl))
+    return out
+
+
+def _pre_event_stats(cells: list[tuple[int, int, np.ndarray, np.ndarray]], U: np.ndarray, w: np.ndarray,
+                     start: np.ndarray, statistic: PretestStatistic) -> tuple[np.ndarray, ...]:
+    """Event-time effects, SEs, statistic and covariance rank for a batch of outcome-change draws.
+
+    ``U`` holds the outcome changes ``ΔY`` of every unit and period for ``B`` draws, shape ``(n, T, B)``. Returns
+    ``(e, att (q, B), se (q, B), stat (B,), rank (B,))`` with the arithmetic of :func:`callaway_santanna`.
+    """
+    n, _, B = U.shape
+    grp = np.array([c[0] for c in cells])
+    tim = np.array([c[1] for c in cells])
+    pg_g = {g: float(np.mean(w * (start == g))) for g in set(grp.tolist())}
+    pg = np.array([pg_g[g] for g in grp])
+    att = np.empty((len(cells), B))
+    IF = np.empty((n, len(cells), B))
+    for k, (_, t, treated, ctrl) in enumerate(cells):
+        dy = U[:, t, :]
+        wd, wc = (w * treated)[:, None], (w * ctrl)[:, None]
+        mu1 = (wd * dy).sum(axis=0) / wd.sum()
+        mu0 = (wc * dy).sum(axis=0) / wc.sum()
+        IF[:, k] = wd * (dy - mu1) / wd.mean() - wc * (dy - mu0) / wc.mean()
+        att[k] = mu1 - mu0
+    rel = tim - grp
+    es = np.array(sorted(set(rel.tolist())))
+    a = np.empty((len(es), B))
+    inf = np.empty((n, len(es), B))
+    for j, e in enumerate(es):
+        k = np.flatnonzero(rel == e)
+        we = pg[k] / pg[k].sum()
+        wif = _wif(k, pg, grp, start, w)  # (n, |k|): estimation effect of the cohort-share weights
+        a[j] = we @ att[k]
+        inf[:, j] = np.einsum("nkb,k->nb", IF[:, k], we) + wif @ att[k]
+    V = np.einsum("njb,nlb->bjl", inf, inf) / n  # (B, q, q)
+    se = np.sqrt(np.einsum("bjj->jb", V) / n)
+    if statistic == "sup-t":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stat = np.max(np.abs(a / se), axis=0)
+        rank = np.full(B, len(es))
+    else:
+        Vp = np.linalg.pinv(V, hermitian=True)
+        stat = n * np.einsum("jb,bjl,lb->b", a, Vp, a)
+        rank = np.linalg.matrix_rank(V, hermitian=True)
+    return es, a, se, stat, rank
+
+
+def pretrend_bootstrap(
+    Y: np.ndarray,
+    start: np.ndarray,
+    *,
+    weights: np.ndarray | None = None,
+    control: ControlGroup = "never",
+    statistic: PretestStatistic = "wald",
+    n_draws: int = 999,
+    rng: np.random.Generator | int | None = None,
+    draws: np.ndarray | None = None,
+) -> PretrendBootstrap:
+    """Bootstrap test that all pre-treatment event-time effects of the Callaway–Sant'Anna estimator are zero.
+
+    The χ² Wald pre-test on every pre-period ATT(g, t) (:attr:`StaggeredResult.pretest_w`, R ``did``'s) estimates a
+    covariance of dimension close to the number of units; with few units it is badly over-sized (it rejects in most
+    panels where parallel trends hold exactly). This test (1) aggregates the pre-period ATT(g, t) by event time,
+    ``e = t - g < 0`` (R ``aggte(type="dynamic")``), which cuts the parameters to one per lead, and (2) calibrates
+    the joint statistic by a wild bootstrap with the null imposed: under parallel trends the period-to-period
+    change ``ΔY_it`` of every unit not yet treated has the same mean ``δ_t``; the restricted residuals
+    ``û_it = ΔY_it - δ̂_t`` (``δ̂_t`` the weighted mean over units not yet treated at ``t``) are multiplied by one
+    Rademacher draw per unit, ``ΔY*_it = δ̂_t + v_i û_it`` (which keeps each unit's serial correlation), and the
+    event-time effects, their influence-function covariance and the statistic are recomputed for every draw.
+
+    Parameters
+    ----------
+    Y : numpy.ndarray
+        Outcomes, shape ``(n_units, n_periods)``, balanced, as for :func:`callaway_santanna` (units treated in
+        the first period are dropped in the same way).
+    start : numpy.ndarray
+        First treated period position per unit, ``-1`` never treated.
+    weights : numpy.ndarray, optional
+        Unit weights (normalised to mean 1).
+    control : {"never", "notyet"}
+        Control group, as for :func:`callaway_santanna`.
+    statistic : {"wald", "sup-t"}
+        Joint Wald statistic on the event-time effects, or the largest absolute t statistic.
+    n_draws : int
+        Bootstrap draws B (at least 99).
+    rng : numpy.random.Generator, int or None
+        Randomness of the draws.
+    draws : numpy.ndarray, optional
+        ``(n_units_used, B)`` draw matrix replacing the random draws (to check single draws against refits).
+
+    Returns
+    -------
+    PretrendBootstrap
+
+    Raises
+    ------
+    SpecError
+        Too few draws or an unknown statistic.
+    TreatmentError
+        No treated cohort with a pre-period to test.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gen = np.random.default_rng(0)
+    >>> Y = gen.normal(size=(12, 6)) + np.arange(6)
+    >>> start = np.array([3, 3, 3, 4, 4, 4, -1, -1, -1, -1, -1, -1])
+    >>> r = pretrend_bootstrap(Y, start, n_draws=199, rng=1)
+    >>> r.event_times.tolist(), r.n_draws, 0 < r.p_value <= 1
+    ([-3, -2, -1], 199, True)
+    """
+    from causal.errors import SpecError
+
+    if statistic not in ("wald", "sup-t"):
+        raise SpecError(f"pre-trend statistic {statistic!r} is not allowed; use one of 'wald', 'sup-t'")
+    if control not in ("never", "notyet"):
+        raise TreatmentError(f"control group {control!r} is not allowed; use one of 'never', 'notyet'")
+    if draws is None and n_draws < 99:
+        raise SpecError(f"n_draws={n_draws} is too few bootstrap draws for the pre-trend test; use at least 99")
+    Y = np.asarray(Y, float)
+    if np.isnan(Y).any():
+        raise PanelError(f"the panel has {int(np.isnan(Y).sum())} missing unit × period outcome cells; the "
+                         "pre-trend bootstrap needs a balanced panel: drop units with missing periods or fill them")
+    start = np.asarray(start, int)
+    keep = start != 0
+    Y, start = Y[keep], start[keep]
+    w = np.ones(len(Y)) if weights is None else np.asarray(weights, float)[keep]
+    w = w / w.mean()
+    n, T = Y.shape
+    cells = _pre_cells(start, T, control)
+    if not cells:
+        raise TreatmentError("no treated cohort has a pre-treatment period with controls: there is no pre-trend "
+                             "to test")
+    dY = np.zeros_like(Y)
+    dY[:, 1:] = np.diff(Y, axis=1)
+    # restricted (null-imposed) residuals: a common mean change per period among units not yet treated
+    clean = (start[:, None] < 0) | (start[:, None] > np.arange(T)[None, :])
+    wc = w[:, None] * clean
+    delta = (wc * dY).sum(axis=0) / np.maximum(wc.sum(axis=0), 1e-300)
+    resid = np.where(clean, dY - delta[None, :], 0.0)
+    es, a0, se0, s0, r0 = _pre_event_stats(cells, dY[:, :, None], w, start, statistic)
+    if draws is not None:
+        V = np.asarray(draws, float)
+    else:
+        V = np.random.default_rng(rng).choice(np.array([-1.0, 1.0]), size=(n, n_draws))
+    stat_b = []
+    chunk = max(1, 2_000_000 // (n * max(T, len(cells))))  # draws per batch: ~16 MB of influence functions
+    for b0 in range(0, V.shape[1], chunk):
+        v = V[:, b0:b0 + chunk]
+        stat_b.append(_pre_event_stats(cells, resid[:, :, None] * v[:, None, :], w, start, statistic)[3])
+    sb = np.concatenate(stat_b)
+    stat = float(s0[0])
+    p = float((1 + np.sum(sb >= stat)) / (1 + len(sb)))
+    df = int(r0[0])
+    asym = float(stats.chi2.sf(stat, df)) if statistic == "wald" and df > 0 else float("nan")
+    return PretrendBootstrap(statistic=statistic, stat=stat, p_value=p, event_times=es, att=a0[:, 0],
+                             se=se0[:, 0], df=df, asymptotic_p=asym, stat_boot=sb, n_draws=int(V.shape[1]),
+                             weights="rademacher")
