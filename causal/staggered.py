@@ -362,11 +362,11 @@ def _pre_event_stats(cells: list[tuple[int, int, np.ndarray, np.ndarray]], U: np
     a = np.empty((len(es), B))
     inf = np.empty((n, len(es), B))
     for j, e in enumerate(es):
-        k = np.flatnonzero(rel == e)
-        we = pg[k] / pg[k].sum()
-        wif = _wif(k, pg, grp, start, w)  # (n, |k|): estimation effect of the cohort-share weights
-        a[j] = we @ att[k]
-        inf[:, j] = np.einsum("nkb,k->nb", IF[:, k], we) + wif @ att[k]
+        ks = np.flatnonzero(rel == e)
+        we = pg[ks] / pg[ks].sum()
+        wif = _wif(ks, pg, grp, start, w)  # (n, |ks|): estimation effect of the cohort-share weights
+        a[j] = we @ att[ks]
+        inf[:, j] = np.einsum("nkb,k->nb", IF[:, ks], we) + wif @ att[ks]
     V = np.einsum("njb,nlb->bjl", inf, inf) / n  # (B, q, q)
     se = np.sqrt(np.einsum("bjj->jb", V) / n)
     if statistic == "sup-t":
