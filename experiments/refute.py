@@ -9,9 +9,9 @@ nuisance models are refitted in every refutation run:
 * **data subset** (80% of the rows): the effect must stay within the spread of the subset estimates;
 * **random common cause**: an independent random covariate is added; the effect must not move.
 
-A refuter *passes* when DoWhy's significance test is not significant at ``alpha`` (for the placebo, zero is
-within the placebo effects' distribution; for the other two, the original estimate is within the distribution of
-re-estimates). Refuters run on a random sample of ``max_rows`` subscribers (a few seconds per arm).
+A refuter *passes* when DoWhy's significance test is not significant at ``alpha / 3`` (Bonferroni over the three
+refuters of one estimate; for the placebo, zero is within the placebo effects' distribution; for the other two, the
+original estimate is within the distribution of re-estimates). Refuters run on a random sample of ``max_rows`` subscribers (a few seconds per arm).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class RefuterOutcome:
     p_value : float
         DoWhy's p-value of its significance test.
     passed : bool
-        Whether the estimate survives (test not significant at ``alpha``).
+        Whether the estimate survives (test not significant at ``alpha / 3``, Bonferroni over the refuters).
     """
 
     name: str
@@ -151,7 +151,7 @@ def refute_average_effect(
     n_simulations : int
         Simulations per refuter.
     alpha : float
-        Significance level of DoWhy's tests.
+        Family-wise significance level of the three refuters (each is tested at ``alpha / 3``).
     rng : Generator, int or None
         Seeds the sample, the estimators and the refuters (through ``numpy.random.RandomState`` objects; nothing
         is seeded globally).
@@ -205,7 +205,7 @@ def _refute(X: np.ndarray, treated: np.ndarray, y: np.ndarray, *, propensity: fl
                 p = _scalar(res.get("p_value", float("nan")))
                 outcomes.append(RefuterOutcome(name=name, estimated_effect=_scalar(ref.estimated_effect),
                                                new_effect=_scalar(ref.new_effect), p_value=p,
-                                               passed=bool(p >= alpha)))
+                                               passed=bool(p >= alpha / len(REFUTERS))))
     finally:
         dowhy_logger.setLevel(level)
     return RefutationResult(outcomes=outcomes, n_rows=int(idx.size), n_simulations=n_simulations)
