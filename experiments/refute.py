@@ -11,7 +11,8 @@ nuisance models are refitted in every refutation run:
 
 A refuter *passes* when DoWhy's significance test is not significant at ``alpha / 3`` (Bonferroni over the three
 refuters of one estimate; for the placebo, zero is within the placebo effects' distribution; for the other two, the
-original estimate is within the distribution of re-estimates). Refuters run on a random sample of ``max_rows`` subscribers (a few seconds per arm).
+original estimate is within the distribution of re-estimates). Refuters run on a random sample of ``max_rows``
+subscribers (a few seconds per arm).
 """
 
 from __future__ import annotations
