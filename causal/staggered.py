@@ -374,9 +374,12 @@ def _pre_event_stats(cells: list[tuple[int, int, np.ndarray, np.ndarray]], U: np
             stat = np.max(np.abs(a / se), axis=0)
         rank = np.full(B, len(es))
     else:
-        Vp = np.linalg.pinv(V, hermitian=True)
-        stat = n * np.einsum("jb,bjl,lb->b", a, Vp, a)
-        rank = np.linalg.matrix_rank(V, hermitian=True)
+        lam, vec = np.linalg.eigh(V)  # pseudo-inverse and rank from one eigendecomposition per draw
+        tol = lam[:, -1:] * lam.shape[1] * np.finfo(float).eps
+        inv = np.where(lam > tol, 1.0 / np.where(lam > tol, lam, 1.0), 0.0)
+        proj = np.einsum("bjk,jb->bk", vec, a)
+        stat = n * np.einsum("bk,bk->b", proj**2, inv)
+        rank = (lam > tol).sum(axis=1)
     return es, a, se, stat, rank
 
 
