@@ -94,6 +94,8 @@ def run_demo(out: Path, *, subscribers: int = 200_000, seed: int = 20260701, for
     from experiments.roi import experiment_roi, roi_section
     from experiments.simulate import OUTPUT_FILES, simulate_operator, write_simulation
     from experiments.tenure import analyze_survival, survival_section
+    from experiments.uplift import demo_uplift
+    from experiments.uplift_report import uplift_section
 
     out = Path(out)
     check_writable([out / f for f in (*OUTPUT_FILES, *REPORT_FILES, *EXTRA_FILES)], force)
@@ -117,16 +119,20 @@ def run_demo(out: Path, *, subscribers: int = 200_000, seed: int = 20260701, for
     step("Return on each offer: lifetime value gained against offer and acceptance costs")
     roi_rows = experiment_roi(design, result, ltv_delta=surv.ltv.get("delta"))
 
+    step("Uplift: who should get which offer (cross-fitted DR learner), the value-aware policy and its refutations")
+    uplift = demo_uplift(design, rng=seed)
+
     step("Competitor promotion: difference-in-differences on the region × month panel")
     promo = analyze_promo(files["panel"], rng=seed)
     ltv_control = surv.ltv.get("arms", {}).get(design.control, {}).get("value")
 
     sections = [experiment_section(result, lang), survival_section(surv), roi_section(roi_rows, lang=lang),
-                promo_section(promo, value_per_subscriber=ltv_control),
+                uplift_section(uplift), promo_section(promo, value_per_subscriber=ltv_control),
                 design_section(size, assignment, monitoring)]
     results: dict[str, Any] = {
         "experiment": result.to_dict(), "survival": surv.to_dict(), "roi": [r.to_dict() for r in roi_rows],
-        "promo": promo.to_dict(), "design": {"sample_size": size.to_dict(), "monitor": monitoring.to_dict()},
+        "uplift": uplift.to_dict(), "promo": promo.to_dict(),
+        "design": {"sample_size": size.to_dict(), "monitor": monitoring.to_dict()},
     }
 
     step("Writing the report")
