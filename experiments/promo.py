@@ -41,6 +41,7 @@ def analyze_promo(
     n_placebo: int = 200,
     value: float | str | None = None,
     rng: Any = 20261122,
+    pretest: str = "bootstrap",
 ) -> DidResult:
     """Estimate the competitor promotion's effect on churn from a panel (path, DataFrame or Ibis table).
 
@@ -52,7 +53,8 @@ def analyze_promo(
     staggered : bool, optional
         Callaway–Sant'Anna as the headline. ``None`` (default): on when units start on different dates.
     Other parameters
-        As :class:`causal.did.DiD`.
+        As :class:`causal.did.DiD` (``pretest``: which staggered pre-trend test decides, ``"bootstrap"`` or R
+        ``did``'s ``"wald"``).
 
     Returns
     -------
@@ -77,7 +79,8 @@ def analyze_promo(
         staggered = _has_several_starts(table, unit, time, treat)
     model = DiD(unit=unit, time=time, outcome=outcome, treat=treat, weight=weight, cluster=cluster,
                 covariates=covariates, se=se, alpha=alpha, staggered=staggered, control=control,  # type: ignore[arg-type]
-                event_window=event_window, n_boot=n_boot, n_perm=n_perm, n_placebo=n_placebo, value=value, rng=rng)
+                event_window=event_window, n_boot=n_boot, n_perm=n_perm, n_placebo=n_placebo, value=value, rng=rng,
+                pretest=pretest)  # type: ignore[arg-type]
     return model.fit(table).result_
 
 
