@@ -86,8 +86,9 @@ def test_r_did_pretest_still_available_and_reported(mpdta_wide) -> None:
     assert boot.to_dict()["staggered"]["pretrend_bootstrap"]["event_times"] == [-3, -2, -1]
 
 
+@pytest.mark.parametrize("statistic", ["wald", "sup-t"])
 @pytest.mark.parametrize("control", ["never", "notyet"])
-def test_bootstrap_draws_equal_the_estimator_on_bootstrap_panels(control: str) -> None:
+def test_bootstrap_draws_equal_the_estimator_on_bootstrap_panels(control: str, statistic: str) -> None:
     """Each bootstrap draw equals the test statistic recomputed on the panel the draw describes: outcome changes
     ``ΔY*_it = δ̂_t + v_i (ΔY_it - δ̂_t)`` for every unit not yet treated at ``t`` (``δ̂_t`` their weighted mean
     change, computed here independently), original changes after the start, cumulated from the first period."""
@@ -98,7 +99,8 @@ def test_bootstrap_draws_equal_the_estimator_on_bootstrap_panels(control: str) -
     Y = gen.normal(size=(n, 1)) + gen.normal(size=(1, T)) + gen.normal(0, 0.5, (n, T))
     w = np.exp(gen.normal(0, 0.5, n))
     V = gen.choice([-1.0, 1.0], size=(n, 4))
-    b = pretrend_bootstrap(Y, start, weights=w, control=control, draws=V)  # type: ignore[arg-type]
+    kw = {"weights": w, "control": control, "statistic": statistic}
+    b = pretrend_bootstrap(Y, start, draws=V, **kw)  # type: ignore[arg-type]
     wn = w / w.mean()
     dY = np.diff(Y, axis=1, prepend=Y[:, :1])
     clean = (start[:, None] < 0) | (start[:, None] > np.arange(T)[None, :])
@@ -107,7 +109,7 @@ def test_bootstrap_draws_equal_the_estimator_on_bootstrap_panels(control: str) -
         dstar = np.where(clean, delta + V[:, [j]] * (dY - delta), dY)
         dstar[:, 0] = 0.0
         Ystar = Y[:, :1] + np.cumsum(dstar, axis=1)
-        refit = pretrend_bootstrap(Ystar, start, weights=w, control=control, draws=V[:, :1])  # type: ignore[arg-type]
+        refit = pretrend_bootstrap(Ystar, start, draws=V[:, :1], **kw)  # type: ignore[arg-type]
         assert b.stat_boot[j] == pytest.approx(refit.stat, rel=1e-8)
         cs = callaway_santanna(Ystar, start, np.arange(T), weights=w, control=control)  # type: ignore[arg-type]
         dyn = cs.dynamic.query("rel_time < 0")
