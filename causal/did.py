@@ -467,7 +467,7 @@ def estimate(cells: CellStats, cfg: DiD) -> DidResult:
         # With staggered starts and effects that differ by cohort, TWFE event-study leads are contaminated by other
         # cohorts' lags (Sun and Abraham 2021); the Callaway–Sant'Anna pre-test compares clean 2×2 cells instead.
         # (Drawn after the refutations so that their random streams do not depend on the pre-test setting.)
-        if cfg.pretest == "bootstrap":
+        if cfg.pretest == "bootstrap" and not stag.att_gt["post"].all():
             Y, w = _staggered_panel(cells, lay)
             pboot = pretrend_bootstrap(Y, lay.start, weights=w, control=cfg.control, n_draws=cfg.pretest_draws,
                                        rng=rng)
@@ -571,6 +571,10 @@ def staggered_pretrend(stag: StaggeredResult, boot: PretrendBootstrap | None, tw
     test (``twfe_pre``) is quoted for comparison only.
     """
     n_pre = int((~stag.att_gt["post"]).sum())
+    if n_pre == 0:
+        return Refutation("pretrend", float("nan"), float("nan"), True,
+                          "Pre-trend test: no pre-treatment group-time effects to test (every cohort starts in the "
+                          "second period, so there is no earlier change to compare).", {"n_leads": 0, "test": "none"})
     r_did = (f"R did's χ² Wald test of all {n_pre} pre-period group-time effects gives χ² = {stag.pretest_w:.3g} on "
              f"{stag.pretest_df} df (p = {stag.pretest_p:.3g})")
     twfe = (f" The TWFE event-study leads give F = {twfe_pre.estimate:.3g} (p = {twfe_pre.p_value:.3f}); with "
