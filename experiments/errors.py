@@ -35,7 +35,7 @@ def close_matches(name: str, candidates: Iterable[str], n: int = 3) -> str:
     " (did you mean 'churned_90d', 'revenue_90d'?)"
     """
     candidates = list(candidates)
-    matches = difflib.get_close_matches(name, candidates, n=n, cutoff=0.5)
+    matches = difflib.get_close_matches(name, candidates, n=n, cutoff=0.6)
     if not matches:
         lowered = {c.lower(): c for c in candidates}
         matches = [lowered[name.lower()]] if name.lower() in lowered else []
