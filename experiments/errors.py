@@ -32,7 +32,7 @@ def close_matches(name: str, candidates: Iterable[str], n: int = 3) -> str:
     Examples
     --------
     >>> close_matches("churn_90", ["churned_90d", "arm", "revenue_90d"])
-    " (did you mean 'churned_90d', 'revenue_90d'?)"
+    " (did you mean 'churned_90d'?)"
     """
     candidates = list(candidates)
     matches = difflib.get_close_matches(name, candidates, n=n, cutoff=0.6)
