@@ -67,6 +67,18 @@ def domain_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def parse_date_option(value: str | None, flag: str):
+    """``YYYY-MM-DD`` from a CLI option as a ``date`` (None stays None); a clear error otherwise."""
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise RetentionError(f"{flag}: {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
 def is_interactive() -> bool:
     """Whether progress bars are worth drawing (a terminal, and not CI)."""
     return sys.stderr.isatty() and not os.environ.get("CI")

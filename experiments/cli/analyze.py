@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 
 from experiments.cli import app
-from experiments.cli._common import console, domain_errors, to_json, write_outputs
+from experiments.cli._common import console, domain_errors, parse_date_option, to_json, write_outputs
 
 
 def _load_experiment(design_path: Path):
@@ -63,16 +62,10 @@ def analyze(
 ) -> None:
     """Analyze a randomised experiment: SRM, per-arm rates, χ², comparisons with corrections, guardrails, CUPED."""
     from experiments.analyze import analyze as run
-    from experiments.errors import RetentionError
     from experiments.report import print_experiment
 
     design = _load_experiment(design_path)
-    when = None
-    if as_of is not None:
-        try:
-            when = date.fromisoformat(as_of)
-        except ValueError:
-            raise RetentionError(f"--as-of {as_of!r} is not a date; write it as YYYY-MM-DD") from None
+    when = parse_date_option(as_of, "--as-of")
     target = out / "results.json"
     from experiments.cli._common import check_writable
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from experiments.cli import app
-from experiments.cli._common import check_writable, console, domain_errors, to_json, write_outputs
+from experiments.cli._common import check_writable, console, domain_errors, parse_date_option, to_json, write_outputs
 from experiments.errors import DesignError
 
 
@@ -155,12 +154,7 @@ def assign_cmd(
 
     d = load_design(design)
     check_writable([out, *([json_out] if json_out else [])], force)
-    day = None
-    if assigned_at is not None:
-        try:
-            day = date.fromisoformat(assigned_at)
-        except ValueError:
-            raise DesignError(f"--assigned-at: {assigned_at!r} is not a date; use YYYY-MM-DD") from None
+    day = parse_date_option(assigned_at, "--assigned-at")
     pop_source = str(Path(population).resolve()) if population and "://" not in population else population
     r = assign(d, out=out, population=pop_source, salt=salt, registry=registry, keep_existing=keep_existing,
                assigned_at=day, force=force)
