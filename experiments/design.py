@@ -303,6 +303,7 @@ class DidAnalysis(_Model):
     n_boot: int = Field(9999, ge=99)
     n_perm: int = Field(999, ge=0)
     n_placebo: int = Field(200, ge=0)
+    pretest: Literal["bootstrap", "wald"] = "bootstrap"
     seed: int | None = 20261122
 
 

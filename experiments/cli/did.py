@@ -41,6 +41,9 @@ def did_command(
     alpha: float | None = typer.Option(None, "--alpha", help="Significance level."),
     n_boot: int | None = typer.Option(None, "--n-boot", help="Wild-bootstrap draws."),
     n_perm: int | None = typer.Option(None, "--n-perm", help="Randomization-inference permutations (0 skips)."),
+    pretest: str | None = typer.Option(None, "--pretest",
+                                       help="Staggered pre-trend test: bootstrap (default; calibrated with few "
+                                            "units) or wald (R did's χ² test)."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the bootstrap and permutations."),
     value_per_subscriber: float | None = typer.Option(None, "--value-per-subscriber", help="Value per churner."),
     json_out: Path = typer.Option(..., "--json", help="Write the result as JSON here."),
@@ -53,7 +56,8 @@ def did_command(
     settings: dict[str, Any] = {"weight": weight, "cluster": cluster, "covariates": tuple(covariate)}
     cols = {"unit": unit, "time": time, "outcome": outcome, "treat": treat}
     opts: dict[str, Any] = {"se": "auto", "staggered": False, "control": "never", "alpha": 0.05, "n_boot": 9999,
-                            "n_perm": 999, "n_placebo": 200, "rng": 20261122, "value": value_per_subscriber}
+                            "n_perm": 999, "n_placebo": 200, "rng": 20261122, "value": value_per_subscriber,
+                            "pretest": "bootstrap"}
     source: Any = data
     if design is not None:
         from experiments.design import load_design
@@ -70,7 +74,8 @@ def did_command(
         settings["covariates"] = tuple(covariate) or tuple(d.data.covariates)
         a = d.analysis
         opts.update(se=a.se, staggered=a.staggered, control=a.control, alpha=a.alpha, n_boot=a.n_boot,
-                    n_perm=a.n_perm, n_placebo=a.n_placebo, rng=a.seed, event_window=a.event_window)
+                    n_perm=a.n_perm, n_placebo=a.n_placebo, rng=a.seed, event_window=a.event_window,
+                    pretest=a.pretest)
         if value_per_subscriber is None:
             opts["value"] = d.data.value or d.value_per_subscriber
     missing = [f"--{k}" for k, v in cols.items() if v is None]
@@ -81,11 +86,12 @@ def did_command(
         raise DesignError(f"missing {', '.join(missing)}: name the columns with these flags (or in the design's data "
                           "section)")
     for key, val in (("se", se), ("staggered", staggered), ("control", control), ("alpha", alpha),
-                     ("n_boot", n_boot), ("n_perm", n_perm), ("rng", seed)):
+                     ("n_boot", n_boot), ("n_perm", n_perm), ("rng", seed), ("pretest", pretest)):
         if val is not None:
             opts[key] = val
     check_choice(opts["se"], ("auto", "iid", "hc1", "cluster", "wild"), "--se")
     check_choice(opts["control"], ("never", "notyet"), "--control")
+    check_choice(opts["pretest"], ("bootstrap", "wald"), "--pretest")
     from experiments.data import open_table
 
     table = open_table(source)
