@@ -1,0 +1,98 @@
+"""Nuisance models fitted on a capped, stratified sample (speed at 1M rows): honest folds, proportions, accuracy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from uplift_helpers import sim_design, simulate
+
+from experiments.uplift import (
+    NUISANCE_MAX_ROWS,
+    UpliftModel,
+    _nuisance_splits,
+    _subsample,
+    average_effects,
+    prepare_uplift_data,
+)
+
+ARMS = ["control", "flow_pack", "contract_discount"]
+WEIGHTS = [0.34, 0.33, 0.33]
+#: A stratum's share in the sample may differ from its share in the population by rounding only (one row).
+ROUNDING = 1
+
+
+@pytest.mark.parametrize("cap", [7, 100, 999, 1000, 5000])
+def test_subsample_keeps_each_strata_share_and_never_repeats_a_row(cap):
+    """Sampling without replacement in proportion to each stratum: the sample is a subset of the indices, has
+    exactly ``min(cap, n)`` distinct rows, and each stratum's count is its proportional share up to rounding."""
+    rng = np.random.default_rng(3)
+    idx = np.sort(rng.choice(10_000, 1000, replace=False))
+    strata = rng.choice(4, idx.size, p=[0.5, 0.3, 0.15, 0.05])
+    sub = _subsample(idx, strata, cap, np.random.default_rng(0))
+    assert sub.size == min(cap, idx.size) == np.unique(sub).size
+    assert np.isin(sub, idx).all()
+    pos = np.searchsorted(idx, sub)
+    for s in range(4):
+        expected = (strata == s).sum() * sub.size / idx.size
+        assert abs((strata[pos] == s).sum() - expected) <= ROUNDING
+
+
+def test_subsample_without_a_cap_returns_the_rows_unchanged():
+    idx = np.arange(50)
+    assert _subsample(idx, idx % 2, None, np.random.default_rng(0)) is idx
+    assert _subsample(idx, idx % 2, 50, np.random.default_rng(0)) is idx
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_nuisance_splits_are_honest_cross_fitting_folds(binary):
+    """Train and test sides never overlap, the test sides partition every row exactly once (so EconML predicts
+    every nuisance out of fold), and each training side holds at most the cap, drawn from the other fold."""
+    rng = np.random.default_rng(1)
+    n = 9_001
+    t = rng.choice(3, n, p=[0.4, 0.3, 0.3])
+    y = (rng.random(n) < 0.2).astype(float)
+    splits = _nuisance_splits(t, y, binary, 2, 2_000, np.random.default_rng(5))
+    tests = np.concatenate([te for _, te in splits])
+    np.testing.assert_array_equal(np.sort(tests), np.arange(n))
+    for train, test in splits:
+        assert np.intersect1d(train, test).size == 0
+        assert train.size == 2_000
+        for j in range(3):  # arms (and outcomes) in proportion: the known propensities still describe the sample
+            share_all = np.mean(t[np.setdiff1d(np.arange(n), test)] == j)
+            assert abs(np.mean(t[train] == j) - share_all) <= 3 * ROUNDING / train.size
+
+
+def test_the_cap_binds_only_above_it_and_the_result_says_so():
+    """At the default cap a 30k-row fit is untouched (``nuisance_rows`` is None); a cap below the training sides
+    is recorded on the result."""
+    sim = simulate(30_000, 5)
+    ud = prepare_uplift_data(sim_design(sim), sim.experiment)
+    assert UpliftModel(ARMS, WEIGHTS, rng=1).fit(ud).crossfit_.nuisance_rows is None
+    assert NUISANCE_MAX_ROWS > 30_000
+    assert UpliftModel(ARMS, WEIGHTS, rng=1, nuisance_rows=3_000).fit(ud).crossfit_.nuisance_rows == 3_000
+
+
+def _capped_run(seed: int, cap: int | None) -> tuple[list[bool], dict[str, float]]:
+    sim = simulate(20_000, seed)
+    ud = prepare_uplift_data(sim_design(sim), sim.experiment)
+    cf = UpliftModel(ARMS, WEIGHTS, rng=seed, nuisance_rows=cap).fit(ud).crossfit_
+    covered = [e.ci[0] <= sim.truth["ate"][e.arm]["churn_90d"] <= e.ci[1] for e in average_effects(ud, cf)]
+    return covered, {e.arm: e.se for e in average_effects(ud, cf)}
+
+
+@pytest.mark.slow
+def test_capped_nuisance_models_keep_the_ate_intervals_valid():
+    """Known truth (simulator, ``truth['ate']``): with every nuisance model fitted on at most 2,500 rows (a quarter
+    of its 10k-row training side at 20k subscribers) the AIPW intervals still cover the true average effects at
+    close to the nominal 95% (12 runs x 2 arms; the binomial 99.9% lower bound for 24 intervals at 0.95 is about
+    0.75), and the standard errors grow by less than the 10% that a cruder outcome model could cost at most here
+    (measured ratio about 1.00-1.02)."""
+    cover, ratio = [], []
+    for seed in range(300, 312):
+        c, se_cap = _capped_run(seed, 2_500)
+        cover += c
+        if seed < 303:
+            _, se_full = _capped_run(seed, None)
+            ratio += [se_cap[a] / se_full[a] for a in se_cap]
+    assert np.mean(cover) >= 0.75
+    assert max(ratio) < 1.10
