@@ -85,8 +85,8 @@ def test_capped_nuisance_models_keep_the_ate_intervals_valid():
     """Known truth (simulator, ``truth['ate']``): with every nuisance model fitted on at most 2,500 rows (a quarter
     of its 10k-row training side at 20k subscribers) the AIPW intervals still cover the true average effects at
     close to the nominal 95% (12 runs x 2 arms; the binomial 99.9% lower bound for 24 intervals at 0.95 is about
-    0.75), and the standard errors grow by less than the 10% that a cruder outcome model could cost at most here
-    (measured ratio about 1.00-1.02)."""
+    0.75), and the standard errors grow by less than 10% against the uncapped fit on the first three seeds.
+    Measured: coverage 21/24 = 0.875; standard-error ratios capped/uncapped 1.001-1.003."""
     cover, ratio = [], []
     for seed in range(300, 312):
         c, se_cap = _capped_run(seed, 2_500)
