@@ -58,7 +58,7 @@ def test_design_form(panel_path: Path, tmp_path: Path) -> None:
     assert d["twfe"][0]["term"] == "promo"
 
 
-def _bad(args: list[str], out: Path, match: str) -> None:
+def assert_bad(args: list[str], out: Path, match: str) -> None:
     res = runner.invoke(app, ["did", *args, "--json", str(out)])
     assert res.exit_code == 2, res.output
     lines = [ln for ln in res.stderr.strip().splitlines() if ln]
@@ -71,7 +71,7 @@ def test_bad_column_exits_2_without_output(panel_path: Path, tmp_path: Path) -> 
     out = tmp_path / "x.json"
     args = ["--data", str(panel_path), *ADHOC]
     args[args.index("churn_rate")] = "churn"
-    _bad(args, out, "outcome column 'churn' is not in the data")
+    assert_bad(args, out, "outcome column 'churn' is not in the data")
     assert not out.exists()
 
 
@@ -81,24 +81,24 @@ def test_single_cluster_exits_2(panel_path: Path, tmp_path: Path) -> None:
     p = pd.read_parquet(panel_path).assign(country="CN")
     path = tmp_path / "one.parquet"
     p.to_parquet(path)
-    _bad(["--data", str(path), *ADHOC, "--cluster", "country"], tmp_path / "y.json", "only one cluster")
+    assert_bad(["--data", str(path), *ADHOC, "--cluster", "country"], tmp_path / "y.json", "only one cluster")
 
 
 def test_missing_flags_and_bad_choice(panel_path: Path, tmp_path: Path) -> None:
-    _bad(["--data", str(panel_path), "--unit", "region"], tmp_path / "z.json", "missing --time, --outcome, --treat")
-    _bad(["--data", str(panel_path), *ADHOC, "--se", "robust"], tmp_path / "z.json", "--se: 'robust' is not allowed")
+    assert_bad(["--data", str(panel_path), "--unit", "region"], tmp_path / "z.json", "missing --time, --outcome, --treat")
+    assert_bad(["--data", str(panel_path), *ADHOC, "--se", "robust"], tmp_path / "z.json", "--se: 'robust' is not allowed")
 
 
 def test_wrong_design_kind(tmp_path: Path) -> None:
     design = tmp_path / "exp.yaml"
     shutil.copy(REPO / "designs" / "flowpack_vs_discount.yaml", design)
-    _bad([str(design)], tmp_path / "k.json", "needs a design with kind: did")
+    assert_bad([str(design)], tmp_path / "k.json", "needs a design with kind: did")
 
 
 def test_refuses_to_overwrite(panel_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "did.json"
     out.write_text("keep me")
-    _bad(["--data", str(panel_path), *ADHOC], out, "--force")
+    assert_bad(["--data", str(panel_path), *ADHOC], out, "--force")
     assert out.read_text() == "keep me"
     res = runner.invoke(app, ["did", "--data", str(panel_path), *ADHOC, "--json", str(out), "--force"])
     assert res.exit_code == 0 and json.loads(out.read_text())["n_clusters"] == 24

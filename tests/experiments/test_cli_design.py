@@ -54,7 +54,7 @@ def _setup(tmp_path: Path, design: dict | None = None, pop: pd.DataFrame | None 
     return path
 
 
-def _one_line_exit_2(res, match: str) -> str:
+def assert_one_line_exit_2(res, match: str) -> str:
     assert res.exit_code == 2, res.output
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, res.stderr
@@ -92,7 +92,7 @@ def test_design_file_counts_population_and_runtime(tmp_path):
     assert d["allocation"] == {"control": 0.34, "flow_pack": 0.33, "contract_discount": 0.33}
     assert "NOT enough" in res.stdout  # 1,3xx eligible < 8,288 needed
     again = runner.invoke(app, ["design", str(path), "--json", str(out)])
-    _one_line_exit_2(again, "already exists")
+    assert_one_line_exit_2(again, "already exists")
 
 
 def test_design_flag_overrides_are_restated(tmp_path):
@@ -114,8 +114,8 @@ def test_design_power_curve_is_self_contained(tmp_path):
 
 
 def test_design_bad_flags(tmp_path):
-    _one_line_exit_2(runner.invoke(app, ["design", "--baseline", "0.2"]), "--mde")
-    _one_line_exit_2(runner.invoke(app, ["design", "--baseline", "0.2", "--mde", "0.05", "--method", "exact"]),
+    assert_one_line_exit_2(runner.invoke(app, ["design", "--baseline", "0.2"]), "--mde")
+    assert_one_line_exit_2(runner.invoke(app, ["design", "--baseline", "0.2", "--mde", "0.05", "--method", "exact"]),
                      "power.method")
 
 
@@ -136,7 +136,7 @@ def test_assign_writes_list_and_prints_balance(tmp_path):
     assert (tmp_path / "assignment_registry.duckdb").exists()
     before = out.read_bytes()
     again = runner.invoke(app, ["assign", str(path), "--out", str(out), "--salt", "other"])
-    _one_line_exit_2(again, "already exists")
+    assert_one_line_exit_2(again, "already exists")
     assert out.read_bytes() == before
     forced = runner.invoke(app, ["assign", str(path), "--out", str(out), "--salt", "other", "--force",
                                  "--assigned-at", "2026-01-05"])
@@ -170,7 +170,7 @@ def test_assign_bad_input(tmp_path, case, match):
         design["population"]["eligibility"][0]["column"] = "plan_type"
     path = _setup(tmp_path, design, pop)
     res = runner.invoke(app, ["assign", str(path), "--out", str(tmp_path / "assignment.parquet")])
-    line = _one_line_exit_2(res, match)
+    line = assert_one_line_exit_2(res, match)
     if case == "strata_nulls":
         assert "'unknown'" in line  # suggests a fill value
     _assert_nothing_written(tmp_path)

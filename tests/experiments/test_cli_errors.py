@@ -36,7 +36,7 @@ def _setup(tmp_path: Path, design: dict | str | None = None, frame=None) -> Path
     return tmp_path / "design.yaml"
 
 
-def _run_bad(tmp_path: Path, design_path: Path, match: str, *extra: str) -> str:
+def assert_bad_input(tmp_path: Path, design_path: Path, match: str, *extra: str) -> str:
     out = tmp_path / "out"
     res = runner.invoke(app, ["analyze", str(design_path), "--out", str(out), *extra])
     assert res.exit_code == 2, res.output
@@ -69,88 +69,88 @@ def test_good_run_writes_results(tmp_path):
 
 
 def test_missing_design_file(tmp_path):
-    _run_bad(tmp_path, tmp_path / "nope.yaml", "does not exist")
+    assert_bad_input(tmp_path, tmp_path / "nope.yaml", "does not exist")
 
 
 def test_missing_data_file(tmp_path):
     design = _setup(tmp_path)
     (tmp_path / "experiment.parquet").unlink()
-    _run_bad(tmp_path, design, "does not exist")
+    assert_bad_input(tmp_path, design, "does not exist")
 
 
 def test_misspelled_column_lists_close_matches(tmp_path):
     d = yaml.safe_load(yaml.safe_dump(BASE_DESIGN))
     d["metrics"][0]["column"] = "churned_90"
-    line = _run_bad(tmp_path, _setup(tmp_path, d), "no column 'churned_90'")
+    line = assert_bad_input(tmp_path, _setup(tmp_path, d), "no column 'churned_90'")
     assert "did you mean 'churned_90d'" in line
 
 
 def test_arm_in_data_missing_from_design(tmp_path):
     frame = make_frame(3000)
     frame.loc[frame.index[:5], "arm"] = "mystery_offer"
-    _run_bad(tmp_path, _setup(tmp_path, frame=frame), "['mystery_offer'] that the design lacks")
+    assert_bad_input(tmp_path, _setup(tmp_path, frame=frame), "['mystery_offer'] that the design lacks")
 
 
 def test_arm_in_design_missing_from_data(tmp_path):
     d = yaml.safe_load(yaml.safe_dump(BASE_DESIGN))
     d["arms"] = {"control": {"weight": 0.25}, "flow_pack": {"weight": 0.25}, "contract_discount": {"weight": 0.25},
                  "loyalty_points": {"weight": 0.25}}
-    _run_bad(tmp_path, _setup(tmp_path, d), "['loyalty_points'] of the design have no units")
+    assert_bad_input(tmp_path, _setup(tmp_path, d), "['loyalty_points'] of the design have no units")
 
 
 def test_non_binary_values(tmp_path):
     frame = make_frame(3000)
     frame.loc[frame.index[:3], "churned_90d"] = 2
-    _run_bad(tmp_path, _setup(tmp_path, frame=frame), "other than 0/1")
+    assert_bad_input(tmp_path, _setup(tmp_path, frame=frame), "other than 0/1")
 
 
 def test_nan_values(tmp_path):
     frame = make_frame(3000)
     frame["revenue_90d"] = frame["revenue_90d"].astype(float)
     frame.loc[frame.index[:4], "revenue_90d"] = np.nan
-    _run_bad(tmp_path, _setup(tmp_path, frame=frame), "missing value(s)")
+    assert_bad_input(tmp_path, _setup(tmp_path, frame=frame), "missing value(s)")
 
 
 def test_duplicate_unit_ids(tmp_path):
     frame = make_frame(3000)
     frame.loc[frame.index[1], "subscriber_id"] = frame.loc[frame.index[0], "subscriber_id"]
-    _run_bad(tmp_path, _setup(tmp_path, frame=frame), "1 duplicate id(s)")
+    assert_bad_input(tmp_path, _setup(tmp_path, frame=frame), "1 duplicate id(s)")
 
 
 def test_weights_not_summing_to_one(tmp_path):
     d = yaml.safe_load(yaml.safe_dump(BASE_DESIGN))
     d["arms"]["control"]["weight"] = 0.5
-    _run_bad(tmp_path, _setup(tmp_path, d), "arm weights sum to 1.16")
+    assert_bad_input(tmp_path, _setup(tmp_path, d), "arm weights sum to 1.16")
 
 
 def test_empty_arm(tmp_path):
     frame = make_frame(3000)
     frame = frame[frame["arm"] != "flow_pack"]
-    _run_bad(tmp_path, _setup(tmp_path, frame=frame), "['flow_pack'] of the design have no units")
+    assert_bad_input(tmp_path, _setup(tmp_path, frame=frame), "['flow_pack'] of the design have no units")
 
 
 def test_unknown_yaml_key(tmp_path):
     d = yaml.safe_load(yaml.safe_dump(BASE_DESIGN))
     d["analysis"] = {"alpha": 0.05, "corection": "holm"}
-    _run_bad(tmp_path, _setup(tmp_path, d), "analysis.corection: unknown key")
+    assert_bad_input(tmp_path, _setup(tmp_path, d), "analysis.corection: unknown key")
 
 
 def test_yaml_constructing_python_objects_is_refused(tmp_path):
     evil = "name: !!python/object/apply:os.system ['echo pwned > pwned.txt']\n"
-    _run_bad(tmp_path, _setup(tmp_path, evil), "cannot construct Python objects")
+    assert_bad_input(tmp_path, _setup(tmp_path, evil), "cannot construct Python objects")
     assert not (tmp_path / "pwned.txt").exists() and not Path("pwned.txt").exists()
 
 
 def test_bad_literal_lists_allowed_values(tmp_path):
     d = yaml.safe_load(yaml.safe_dump(BASE_DESIGN))
     d["analysis"] = {"correction": "fdr"}
-    _run_bad(tmp_path, _setup(tmp_path, d), "'holm', 'bonferroni', 'bh' or 'none'")
+    assert_bad_input(tmp_path, _setup(tmp_path, d), "'holm', 'bonferroni', 'bh' or 'none'")
 
 
 def test_string_outcome_column(tmp_path):
     frame = make_frame(3000)
     frame["churned_90d"] = np.where(frame["churned_90d"] == 1, "yes", "no")
-    _run_bad(tmp_path, _setup(tmp_path, frame=frame), "holds string values")
+    assert_bad_input(tmp_path, _setup(tmp_path, frame=frame), "holds string values")
 
 
 def test_real_process_exit_code_and_single_line(tmp_path):
