@@ -91,7 +91,7 @@ def run_demo(out: Path, *, subscribers: int = 200_000, seed: int = 20260701, for
     from experiments.power import from_design
     from experiments.promo import analyze_promo, promo_section
     from experiments.report import experiment_section, render_html
-    from experiments.roi import experiment_roi, roi_section
+    from experiments.roi import experiment_roi, roi_section, value_per_retained
     from experiments.simulate import OUTPUT_FILES, simulate_operator, write_simulation
     from experiments.tenure import analyze_survival, survival_section
     from experiments.uplift import demo_uplift
@@ -120,7 +120,12 @@ def run_demo(out: Path, *, subscribers: int = 200_000, seed: int = 20260701, for
     roi_rows = experiment_roi(design, result, ltv_delta=surv.ltv.get("delta"))
 
     step("Uplift: who should get which offer (cross-fitted DR learner), the value-aware policy and its refutations")
-    uplift = demo_uplift(design, rng=seed)
+    v_retained = value_per_retained(roi_rows)
+    uplift_design = design
+    if v_retained is not None and design.value is not None:  # one value of retention for ROI and uplift
+        uplift_design = design.model_copy(update={"value": design.value.model_copy(
+            update={"retention_value": round(v_retained, 2)})})
+    uplift = demo_uplift(uplift_design, rng=seed)
 
     step("Competitor promotion: difference-in-differences on the region × month panel")
     promo = analyze_promo(files["panel"], rng=seed)

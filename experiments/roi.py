@@ -126,6 +126,25 @@ def arm_roi(arm: str, *, churn_diff: tuple[float, float], value_gained: tuple[fl
                   net_se, (net - z * net_se, net + z * net_se), roi, roi_ci, prob, value_source)
 
 
+def value_per_retained(rows: list[ArmROI]) -> float | None:
+    """Value gained per churner prevented within the metric's window, pooled over arms.
+
+    ``Σ value_gained / Σ (retained per subscriber)`` over the arms that retain anyone: the ΔLTV of an average offer
+    expressed per retained subscriber. Giving the uplift policy this value of retention makes its policy values
+    agree with this section's (everyone-gets-ARM net value ≈ this section's net value). None when no arm retains.
+
+    Examples
+    --------
+    >>> a = arm_roi("a", churn_diff=(-0.02, 0.002), value_gained=(16.0, 1.0), cost=Cost())
+    >>> b = arm_roi("b", churn_diff=(-0.03, 0.002), value_gained=(21.0, 1.0), cost=Cost())
+    >>> round(value_per_retained([a, b]), 2)
+    740.0
+    """
+    keep = [r for r in rows if r.retained_per_1000 > 0]
+    retained = sum(r.retained_per_1000 for r in keep) / 1000
+    return sum(r.value_gained for r in keep) / retained if retained > 0 else None
+
+
 def roi_table(rows: list[ArmROI]) -> Any:
     """Tidy table of :class:`ArmROI` rows."""
     import pandas as pd
@@ -205,6 +224,11 @@ def roi_section(rows: list[ArmROI], *, currency: str = "", lang: Lang = "en") ->
         "Intervals: normal, combining the value's and the acceptance rate's standard errors as independent; the "
         "ROI interval is a delta-method interval of value / cost − 1.",
     ]
+    v = value_per_retained(rows)
+    if v is not None:
+        notes.append(f"Value gained per churner prevented, pooled over arms: {cur}{v:,.2f}. Used as "
+                     "value.retention_value, it values the uplift policy consistently with this section "
+                     "(retention demo does so).")
     return ReportSection("roi", msg("title.roi", lang), conclusions,
                          [("Net value and ROI per subscriber offered", roi_table(rows))], [], checks, notes,
                          language=lang)
