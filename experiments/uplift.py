@@ -205,13 +205,13 @@ def _encode_features(frame: pd.DataFrame, features: Sequence[str]) -> tuple[np.n
     # filled column by column: no list of float64 columns and no stacked copy of them
     X = np.empty((len(frame), len(names)), dtype=FEATURE_DTYPE)
     j = 0
-    for f, levels in plan:
-        if levels is None:
+    for f, lv in plan:
+        if lv is None:
             X[:, j] = frame[f].to_numpy(dtype=float)
             j += 1
         else:
             text = frame[f].astype(str).to_numpy()
-            for lvl in levels:
+            for lvl in lv:
                 X[:, j] = text == lvl
                 j += 1
     return X, names
