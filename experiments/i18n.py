@@ -86,6 +86,50 @@ MESSAGES: dict[str, dict[str, str]] = {
     "roi.best": {"en": "Best blanket offer by expected net value: {arm} ({net} per subscriber offered).",
                  "zh": "按期望净值计算，最佳的全面发放方案为：{arm}（每位用户 {net}）。"},
     "check.value": {"en": "Value of a retained subscriber", "zh": "留存用户的价值"},
+    # shared
+    "ci": {"en": "{v} (95% CI {lo} to {hi})", "zh": "{v}（95% 置信区间 {lo} 至 {hi}）"},
+    "list.sep": {"en": ", ", "zh": "，"},
+    "unit.days": {"en": "days", "zh": "天"},
+    "unit.months": {"en": "months", "zh": "个月"},
+    # survival (experiments/tenure.py)
+    "surv.gains": {"en": "gains", "zh": "延长了在网时长"},
+    "surv.loses": {"en": "loses", "zh": "缩短了在网时长"},
+    "surv.none": {"en": "shows no clear change in", "zh": "对在网时长没有明确影响"},
+    "surv.tenure": {"en": "{arm} {verdict} tenure against {ctrl}: {months} months per treated subscriber within the "
+                          "first {h} months (95% CI {lo} to {hi}; p = {p}).",
+                    "zh": "与 {ctrl} 相比，{arm} {verdict}：在前 {h} 个月内，每位受试用户的在网时长变化 {months} 个月"
+                          "（95% 置信区间 {lo} 至 {hi}；p = {p}）。"},
+    "surv.ltv": {"en": "Lifetime value over {h} months ({rate} discount, {margin} margin per month): {arm} is worth "
+                       "{delta} per subscriber against {ctrl} (95% CI {lo} to {hi}).",
+                 "zh": "{h} 个月的客户终身价值（LTV；年折现率 {rate}，每月毛利 {margin}）：与 {ctrl} 相比，{arm} "
+                       "每位用户的价值变化为 {delta}（95% 置信区间 {lo} 至 {hi}）。"},
+    "surv.window": {"en": "within {a} to {b} {unit} of contract expiry", "zh": "在合约到期前后 {a} 至 {b} {unit}内"},
+    "surv.after": {"en": "after the contract has ended", "zh": "在合约结束之后"},
+    "surv.contract": {"en": "Churn hazard is {hr} times as high {where} (95% CI {lo} to {hi}; time-varying Cox model).",
+                      "zh": "{where}，流失风险是其他时期的 {hr} 倍（95% 置信区间 {lo} 至 {hi}；时变 Cox 模型）。"},
+    "surv.logrank": {"en": "Survival differs between the groups with log-rank χ² = {stat} on {dof} df (p = {p}).",
+                     "zh": "各组留存曲线的 log-rank 检验：χ² = {stat}，自由度 {dof}（p = {p}）。"},
+    "check.ph": {"en": "Proportional hazards", "zh": "比例风险假定"},
+    "ph.fail": {"en": "the hazard ratio of {cov} changes over time (scaled Schoenfeld test p = {p}); read hazard ratios "
+                      "as averages over follow-up and rely on RMST differences.",
+                "zh": "{cov} 的风险比随时间变化（标准化 Schoenfeld 残差检验 p = {p}）；请把风险比理解为观察期内的平均值，"
+                      "并以 RMST 差值为准。"},
+    "ph.ok": {"en": "no covariate's hazard ratio drifts over time (smallest p = {p}).",
+              "zh": "没有协变量的风险比随时间漂移（最小 p = {p}）。"},
+    "check.extrapolation": {"en": "Extrapolation beyond follow-up", "zh": "超出观察期的外推"},
+    "extrap.family": {"en": "a parametric model", "zh": "参数模型"},
+    "extrap.warn": {"en": "lifetime value extrapolates {mo} months beyond the observed follow-up (of its {h}-month "
+                          "horizon; arm {arm}) with one {fam} family for all arms; the ΔLTV interval covers parameter "
+                          "uncertainty only. {bias}",
+                    "zh": "客户终身价值在已观察的随访期之外外推了 {mo} 个月（总期限 {h} 个月；组 {arm}），所有组统一使用 "
+                          "{fam} 分布族；ΔLTV 的置信区间只反映参数不确定性。{bias}"},
+    "extrap.bias": {"en": "On simulated data with a known truth (24 months from 6 months of follow-up) the estimate was "
+                          "off by up to 21% of ΔLTV and its 95% interval missed the truth in 3 of 18 arm comparisons: "
+                          "read it as indicative.",
+                    "zh": "在真值已知的模拟数据上（由 6 个月随访外推 24 个月），估计值与真值的偏差最高达 ΔLTV 的 21%，"
+                          "18 组比较中有 3 组的 95% 置信区间未覆盖真值：仅供参考。"},
+    "extrap.ok": {"en": "lifetime value uses observed follow-up only (Kaplan–Meier).",
+                  "zh": "客户终身价值仅使用已观察到的随访期（Kaplan–Meier）。"},
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.i18n import MESSAGES, Lang, msg
 from experiments.sections import ReportSection, TrustCheck
 
 #: Columns of the simulator's experiment table used when a design does not name them.
@@ -22,10 +23,7 @@ DEFAULT_EVENT = "churn_event"
 DAYS_PER_MONTH = 30.4375
 #: What the simulator with a known truth showed about ΔLTV extrapolated far beyond follow-up (docs/survival.md,
 #: "Lifetime value beyond follow-up"); quoted by the report's trust check.
-EXTRAPOLATION_BIAS = (
-    "On simulated data with a known truth (24 months from 6 months of follow-up) the estimate was off by up to 21% "
-    "of ΔLTV and its 95% interval missed the truth in 3 of 18 arm comparisons: read it as indicative."
-)
+EXTRAPOLATION_BIAS = MESSAGES["extrap.bias"]["en"]
 #: Above this many rows the row-level models (Cox, parametric) are fitted on a seeded random sample.
 MAX_MODEL_ROWS = 100_000
 
@@ -454,38 +452,39 @@ def _rgba(hex_colour: str, a: float) -> str:
     return f"rgba({int(h[0:2], 16)}, {int(h[2:4], 16)}, {int(h[4:6], 16)}, {a})"
 
 
-def survival_section(result: SurvivalAnalysis) -> ReportSection:
-    """Report section: tenure gained and ΔLTV per arm (plain language first), KM plot, tables, trust checks."""
+def survival_section(result: SurvivalAnalysis, lang: Lang = "en") -> ReportSection:
+    """Report section: tenure gained and ΔLTV per arm (plain language first), KM plot, tables, trust checks.
+
+    Conclusions, trust checks and the title are in ``lang``; tables and method notes stay English.
+    """
     unit = result.time_unit
+    unit_l = msg(f"unit.{unit}", lang) if f"unit.{unit}" in MESSAGES else unit
     h_m = _months(result.horizon, unit)
     conclusions: list[str] = []
     for arm, g in result.tenure_gained.items():
         lo, hi = g["months_ci"]
-        verdict = "gains" if lo > 0 else ("loses" if hi < 0 else "shows no clear change in")
-        conclusions.append(
-            f"{arm} {verdict} tenure against {result.control}: {g['months']:+.2f} months per treated subscriber "
-            f"within the first {h_m:.1f} months (95% CI {lo:+.2f} to {hi:+.2f}; p = {g['p_value']:.3g})."
-        )
+        verdict = msg("surv.gains" if lo > 0 else ("surv.loses" if hi < 0 else "surv.none"), lang)
+        conclusions.append(msg("surv.tenure", lang, arm=arm, verdict=verdict, ctrl=result.control,
+                               months=f"{g['months']:+.2f}", h=f"{h_m:.1f}", lo=f"{lo:+.2f}", hi=f"{hi:+.2f}",
+                               p=f"{g['p_value']:.3g}"))
     ltv = result.ltv
     if ltv.get("delta"):
         s = ltv["settings"]
         for arm, dd in ltv["delta"].items():
             lo, hi = dd["ci"]
-            conclusions.append(
-                f"Lifetime value over {s['horizon_months']} months ({s['annual_discount_rate']:.0%} discount, "
-                f"{s['margin_per_month']:.2f} margin per month): {arm} is worth {dd['estimate']:+.2f} per subscriber "
-                f"against {result.control} (95% CI {lo:+.2f} to {hi:+.2f})."
-            )
+            conclusions.append(msg("surv.ltv", lang, h=s["horizon_months"], rate=f"{s['annual_discount_rate']:.0%}",
+                                   margin=f"{s['margin_per_month']:.2f}", arm=arm, delta=f"{dd['estimate']:+.2f}",
+                                   ctrl=result.control, lo=f"{lo:+.2f}", hi=f"{hi:+.2f}"))
     ce = result.contract_end
     if ce:
-        where = (f"within {ce['window'][0]:+g} to {ce['window'][1]:+g} {unit} of contract expiry" if ce["window"]
-                 else "after the contract has ended")
-        conclusions.append(f"Churn hazard is {ce['hr']:.2f} times as high {where} (95% CI {ce['hr_ci'][0]:.2f} to "
-                           f"{ce['hr_ci'][1]:.2f}; time-varying Cox model).")
+        where = (msg("surv.window", lang, a=f"{ce['window'][0]:+g}", b=f"{ce['window'][1]:+g}", unit=unit_l)
+                 if ce["window"] else msg("surv.after", lang))
+        conclusions.append(msg("surv.contract", lang, hr=f"{ce['hr']:.2f}", where=where, lo=f"{ce['hr_ci'][0]:.2f}",
+                               hi=f"{ce['hr_ci'][1]:.2f}"))
     if result.logrank:
         lr = result.logrank
-        conclusions.append(f"Survival differs between the groups with log-rank χ² = {lr['statistic']:.2f} on "
-                           f"{lr['dof']} df (p = {lr['p_value']:.3g}).")
+        conclusions.append(msg("surv.logrank", lang, stat=f"{lr['statistic']:.2f}", dof=lr["dof"],
+                               p=f"{lr['p_value']:.3g}"))
     rows = []
     for g, v in result.groups.items():
         rows.append({"group": g, "subscribers": v["n"], "churned": v["events"],
@@ -518,27 +517,22 @@ def survival_section(result: SurvivalAnalysis) -> ReportSection:
         bad = {k: v for k, v in result.ph_test["covariates"].items() if v["p_value"] < result.ph_test["alpha"]}
         if bad:
             worst = min(bad, key=lambda k: bad[k]["p_value"])
-            checks.append(TrustCheck("Proportional hazards", "warning",
-                                     f"the hazard ratio of {worst} changes over time (scaled Schoenfeld test "
-                                     f"p = {bad[worst]['p_value']:.2g}); read hazard ratios as averages over "
-                                     "follow-up and rely on RMST differences."))
+            checks.append(TrustCheck(msg("check.ph", lang), "warning",
+                                     msg("ph.fail", lang, cov=worst, p=f"{bad[worst]['p_value']:.2g}")))
         else:
             p_min = min((v["p_value"] for v in result.ph_test["covariates"].values()), default=float("nan"))
-            checks.append(TrustCheck("Proportional hazards", "ok",
-                                     f"no covariate's hazard ratio drifts over time (smallest p = {p_min:.2g})."))
+            checks.append(TrustCheck(msg("check.ph", lang), "ok", msg("ph.ok", lang, p=f"{p_min:.2g}")))
     extrap = [(a, v["extrapolated_months"]) for a, v in ltv.get("arms", {}).items() if v["extrapolated_months"] > 0]
     if extrap:
         a, mo = max(extrap, key=lambda x: x[1])
-        fam = (ltv.get("family") or {}).get("family", "a parametric model")
+        fam = (ltv.get("family") or {}).get("family", msg("extrap.family", lang))
         h = ltv["settings"]["horizon_months"]
-        checks.append(TrustCheck("Extrapolation beyond follow-up", "warning",
-                                 f"lifetime value extrapolates {mo:.1f} months beyond the observed follow-up "
-                                 f"(of its {h}-month horizon; arm {a}) with one {fam} family for all arms; the "
-                                 "ΔLTV interval covers parameter uncertainty only. " + EXTRAPOLATION_BIAS))
+        checks.append(TrustCheck(msg("check.extrapolation", lang), "warning",
+                                 msg("extrap.warn", lang, mo=f"{mo:.1f}", h=h, arm=a, fam=fam,
+                                     bias=msg("extrap.bias", lang))))
     elif ltv.get("arms"):
-        checks.append(TrustCheck("Extrapolation beyond follow-up", "ok",
-                                 "lifetime value uses observed follow-up only (Kaplan–Meier)."))
-    return ReportSection(key="survival", title="Time to churn: tenure gained and lifetime value",
+        checks.append(TrustCheck(msg("check.extrapolation", lang), "ok", msg("extrap.ok", lang)))
+    return ReportSection(key="survival", title=msg("title.survival", lang),
                          conclusions=conclusions, tables=tables,
                          figures=[("Share of subscribers still active, by arm (95% bands)", km_figure(result))],
-                         checks=checks, notes=list(result.notes))
+                         checks=checks, notes=list(result.notes), language=lang)
