@@ -130,6 +130,37 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "18 组比较中有 3 组的 95% 置信区间未覆盖真值：仅供参考。"},
     "extrap.ok": {"en": "lifetime value uses observed follow-up only (Kaplan–Meier).",
                   "zh": "客户终身价值仅使用已观察到的随访期（Kaplan–Meier）。"},
+    # competitor promotion (experiments/promo.py)
+    "promo.raised": {"en": "raised", "zh": "上升"},
+    "promo.lowered": {"en": "lowered", "zh": "下降"},
+    "promo.twfe": {"en": "two-way fixed effects", "zh": "双向固定效应"},
+    "promo.cs": {"en": "Callaway–Sant'Anna staggered estimator", "zh": "Callaway–Sant'Anna 交错处理估计量"},
+    "promo.effect": {"en": "The competitor's promotion {dir} monthly churn in the regions it ran in by {att} pp ({lvl}% "
+                           "CI {lo} pp to {hi} pp, {p}; {method}). ",
+                     "zh": "双重差分估计：竞争对手促销使其投放地区的月流失率{dir}，变化 {att} 个百分点（{lvl}% 置信区间 "
+                           "{lo} 至 {hi} 个百分点，{p}；{method}）。"},
+    "promo.sig": {"en": "The interval excludes zero.", "zh": "置信区间不包含零。"},
+    "promo.nosig": {"en": "The interval includes zero: no clear effect.", "zh": "置信区间包含零：没有明确影响。"},
+    "promo.excess": {"en": "That is {excess} excess churners over {exposure} exposed subscriber-months ({lvl}% CI {lo} "
+                           "to {hi}).",
+                     "zh": "即在 {exposure} 个受影响的用户月中多流失 {excess} 人（{lvl}% 置信区间 {lo} 至 {hi}）。"},
+    "promo.value": {"en": "Value lost: {v} ({lvl}% CI {lo} to {hi}; value per churner from {src}).",
+                    "zh": "损失价值：{v}（{lvl}% 置信区间 {lo} 至 {hi}；每位流失用户的价值来源：{src}）。"},
+    "check.pretrend": {"en": "Pre-trends", "zh": "平行趋势（事前趋势检验）"},
+    "check.clusters": {"en": "Few clusters", "zh": "聚类数量"},
+    "clusters.wild": {"en": "{n} clusters: inference uses the wild cluster bootstrap. {reason}",
+                      "zh": "{n} 个聚类：推断采用 wild cluster bootstrap。{reason}"},
+    "clusters.few": {"en": "Only {n} clusters and {se} standard errors: p-values may be too small; rerun with the wild "
+                           "cluster bootstrap (--se wild).",
+                     "zh": "仅有 {n} 个聚类且使用 {se} 标准误：p 值可能偏小；请改用 wild cluster bootstrap 重新运行"
+                           "（--se wild）。"},
+    "check.placebo_start": {"en": "Placebo start", "zh": "安慰剂起始时间检验"},
+    "check.placebo_units": {"en": "Placebo units", "zh": "安慰剂地区检验"},
+    "check.leave_one_unit_out": {"en": "Leave one unit out", "zh": "逐一剔除地区检验"},
+    "check.randomization": {"en": "Randomization inference", "zh": "随机化推断"},
+    "ri.agrees": {"en": " Agrees with the main test.", "zh": "与主检验结论一致。"},
+    "ri.disagrees": {"en": " Disagrees with the main test: read the effect with care.",
+                     "zh": "与主检验结论不一致：解读该效应时请谨慎。"},
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from experiments.i18n import MESSAGES, Lang, msg
 from experiments.sections import ReportSection, TrustCheck
 
 if TYPE_CHECKING:
@@ -102,8 +103,8 @@ def _fmt(x: float, digits: int = 3) -> str:
 
 
 def _pp(x: float) -> str:
-    """A churn-rate difference in percentage points."""
-    return f"{100 * x:+.3f} pp"
+    """A churn-rate difference in percentage points (the number only; the message adds the unit)."""
+    return f"{100 * x:+.3f}"
 
 
 def _p(p: float, r: DidResult) -> str:
@@ -112,7 +113,8 @@ def _p(p: float, r: DidResult) -> str:
     return f"p = {p:.3g}"
 
 
-def promo_section(result: DidResult, value_per_subscriber: float | None = None) -> ReportSection:
+def promo_section(result: DidResult, value_per_subscriber: float | None = None,
+                  lang: Lang = "en") -> ReportSection:
     """Report section of the competitor-promotion study.
 
     Parameters
@@ -121,6 +123,8 @@ def promo_section(result: DidResult, value_per_subscriber: float | None = None) 
         From :func:`analyze_promo` (outcome on the churn-rate scale: churners per subscriber-month).
     value_per_subscriber : float, optional
         Value lost per extra churner (e.g. the survival area's lifetime value) when the result has none.
+    lang : {"en", "zh"}
+        Language of the conclusions, trust-check names and the title (tables and method notes stay English).
 
     Examples
     --------
@@ -141,29 +145,29 @@ def promo_section(result: DidResult, value_per_subscriber: float | None = None) 
     if value_per_subscriber is not None and biz.value_lost is None:
         biz = excess_churn(r.att, r.ci, biz.exposure, biz.exposure * value_per_subscriber, "constant")
     sig = r.ci[0] > 0 or r.ci[1] < 0
-    method = "Callaway–Sant'Anna staggered estimator" if r.staggered is not None else "two-way fixed effects"
+    method = msg("promo.cs" if r.staggered is not None else "promo.twfe", lang)
     conclusions = [
-        (f"The competitor's promotion {'raised' if r.att > 0 else 'lowered'} monthly churn in the regions it ran in "
-         f"by {_pp(r.att)} ({lvl}% CI {_pp(r.ci[0])} to {_pp(r.ci[1])}, {_p(r.p_value, r)}; {method}). "
-         + ("The interval excludes zero." if sig else "The interval includes zero: no clear effect.")),
-        (f"That is {biz.excess:,.0f} excess churners over {biz.exposure:,.0f} exposed subscriber-months "
-         f"({lvl}% CI {biz.ci[0]:,.0f} to {biz.ci[1]:,.0f})."),
+        msg("promo.effect", lang, dir=msg("promo.raised" if r.att > 0 else "promo.lowered", lang), att=_pp(r.att),
+            lvl=lvl, lo=_pp(r.ci[0]), hi=_pp(r.ci[1]), p=_p(r.p_value, r), method=method)
+        + msg("promo.sig" if sig else "promo.nosig", lang),
+        msg("promo.excess", lang, excess=f"{biz.excess:,.0f}", exposure=f"{biz.exposure:,.0f}", lvl=lvl,
+            lo=f"{biz.ci[0]:,.0f}", hi=f"{biz.ci[1]:,.0f}"),
     ]
     if biz.value_lost is not None and biz.value_ci is not None:
-        conclusions.append(f"Value lost: {biz.value_lost:,.0f} ({lvl}% CI {biz.value_ci[0]:,.0f} to "
-                           f"{biz.value_ci[1]:,.0f}; value per churner from {biz.value_source}).")
-    checks = [_pretrend_check(r), _cluster_check(r)]
+        conclusions.append(msg("promo.value", lang, v=f"{biz.value_lost:,.0f}", lvl=lvl, lo=f"{biz.value_ci[0]:,.0f}",
+                               hi=f"{biz.value_ci[1]:,.0f}", src=biz.value_source))
+    checks = [_pretrend_check(r, lang), _cluster_check(r, lang)]
     for name, ref in r.refutations.items():
         if name in ("pretrend", "randomization"):
             continue
-        checks.append(TrustCheck(name=ref.name.replace("_", " ").capitalize(),
-                                 status="ok" if ref.passed else "warning", message=ref.message))
+        label = (msg(f"check.{ref.name}", lang) if f"check.{ref.name}" in MESSAGES
+                 else ref.name.replace("_", " ").capitalize())
+        checks.append(TrustCheck(name=label, status="ok" if ref.passed else "warning", message=ref.message))
     if "randomization" in r.refutations:
-        checks.append(TrustCheck(name="Randomization inference", status="ok" if (r.refutations[
-            "randomization"].p_value < r.alpha) == (r.p_value < r.alpha) else "warning",
-            message=r.refutations["randomization"].message + " Agrees with the main test." if (
-                r.refutations["randomization"].p_value < r.alpha) == (r.p_value < r.alpha)
-            else r.refutations["randomization"].message + " Disagrees with the main test: read the effect with care."))
+        ri = r.refutations["randomization"]
+        agrees = (ri.p_value < r.alpha) == (r.p_value < r.alpha)
+        checks.append(TrustCheck(name=msg("check.randomization", lang), status="ok" if agrees else "warning",
+                                 message=ri.message + msg("ri.agrees" if agrees else "ri.disagrees", lang)))
     es = r.event_study.rename(columns={"rel_time": "months since start", "coef": "effect", "ci_lo": "CI low",
                                        "ci_hi": "CI high"})[["months since start", "effect", "se", "CI low",
                                                              "CI high"]]
@@ -183,22 +187,21 @@ def promo_section(result: DidResult, value_per_subscriber: float | None = None) 
         "References: Callaway and Sant'Anna (2021); MacKinnon, Nielsen and Webb (2023) on few clusters; "
         "Roodman, MacKinnon, Nielsen and Webb (2019) for the fast wild cluster bootstrap.",
     ]
-    return ReportSection(key="promo", title="Competitor promotion: effect on churn", conclusions=conclusions,
+    return ReportSection(key="promo", title=msg("title.promo", lang), conclusions=conclusions,
                          tables=tables, figures=[("Effect by month relative to the promotion start",
-                                                  event_study_figure(r))], checks=checks, notes=notes)
+                                                  event_study_figure(r))], checks=checks, notes=notes, language=lang)
 
 
-def _pretrend_check(r: DidResult) -> TrustCheck:
+def _pretrend_check(r: DidResult, lang: Lang = "en") -> TrustCheck:
     ref = r.refutations["pretrend"]
-    return TrustCheck(name="Pre-trends", status="ok" if ref.passed else "fail", message=ref.message)
+    return TrustCheck(name=msg("check.pretrend", lang), status="ok" if ref.passed else "fail", message=ref.message)
 
 
-def _cluster_check(r: DidResult) -> TrustCheck:
+def _cluster_check(r: DidResult, lang: Lang = "en") -> TrustCheck:
+    name = msg("check.clusters", lang)
     if r.se_type == "wild" or (r.n_clusters < 50 and r.wild is not None):
-        return TrustCheck(name="Few clusters", status="ok",
-                          message=f"{r.n_clusters} clusters: inference uses the wild cluster bootstrap. {r.se_reason}")
+        return TrustCheck(name=name, status="ok", message=msg("clusters.wild", lang, n=r.n_clusters,
+                                                              reason=r.se_reason))
     if r.n_clusters < 50 and r.se_type in ("cluster", "iid", "hc1"):
-        return TrustCheck(name="Few clusters", status="warning",
-                          message=f"Only {r.n_clusters} clusters and {r.se_type} standard errors: p-values may be too "
-                                  "small; rerun with the wild cluster bootstrap (--se wild).")
-    return TrustCheck(name="Few clusters", status="ok", message=r.se_reason)
+        return TrustCheck(name=name, status="warning", message=msg("clusters.few", lang, n=r.n_clusters, se=r.se_type))
+    return TrustCheck(name=name, status="ok", message=r.se_reason)
