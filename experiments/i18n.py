@@ -110,10 +110,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "surv.logrank": {"en": "Survival differs between the groups with log-rank χ² = {stat} on {dof} df (p = {p}).",
                      "zh": "各组留存曲线的 log-rank 检验：χ² = {stat}，自由度 {dof}（p = {p}）。"},
     "check.ph": {"en": "Proportional hazards", "zh": "比例风险假定"},
-    "ph.fail": {"en": "the hazard ratio of {cov} changes over time (scaled Schoenfeld test p = {p}); read hazard ratios "
-                      "as averages over follow-up and rely on RMST differences.",
-                "zh": "{cov} 的风险比随时间变化（标准化 Schoenfeld 残差检验 p = {p}）；请把风险比理解为观察期内的平均值，"
-                      "并以 RMST 差值为准。"},
+    "ph.fail": {"en": "the hazard ratio of {cov} changes over time (scaled Schoenfeld test p = {p}); read hazard "
+                      "ratios as averages over follow-up and rely on RMST differences.",
+                "zh": "{cov} 的风险比随时间变化（标准化 Schoenfeld 残差检验 p = {p}）；"
+                      "请把风险比理解为观察期内的平均值，并以 RMST 差值为准。"},
     "ph.ok": {"en": "no covariate's hazard ratio drifts over time (smallest p = {p}).",
               "zh": "没有协变量的风险比随时间漂移（最小 p = {p}）。"},
     "check.extrapolation": {"en": "Extrapolation beyond follow-up", "zh": "超出观察期的外推"},
@@ -121,11 +121,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "extrap.warn": {"en": "lifetime value extrapolates {mo} months beyond the observed follow-up (of its {h}-month "
                           "horizon; arm {arm}) with one {fam} family for all arms; the ΔLTV interval covers parameter "
                           "uncertainty only. {bias}",
-                    "zh": "客户终身价值在已观察的随访期之外外推了 {mo} 个月（总期限 {h} 个月；组 {arm}），所有组统一使用 "
-                          "{fam} 分布族；ΔLTV 的置信区间只反映参数不确定性。{bias}"},
-    "extrap.bias": {"en": "On simulated data with a known truth (24 months from 6 months of follow-up) the estimate was "
-                          "off by up to 21% of ΔLTV and its 95% interval missed the truth in 3 of 18 arm comparisons: "
-                          "read it as indicative.",
+                    "zh": "客户终身价值在已观察的随访期之外外推了 {mo} 个月（总期限 {h} 个月；组 {arm}），"
+                          "所有组统一使用 {fam} 分布族；ΔLTV 的置信区间只反映参数不确定性。{bias}"},
+    "extrap.bias": {"en": "On simulated data with a known truth (24 months from 6 months of follow-up) the estimate "
+                          "was off by up to 21% of ΔLTV and its 95% interval missed the truth in 3 of 18 arm "
+                          "comparisons: read it as indicative.",
                     "zh": "在真值已知的模拟数据上（由 6 个月随访外推 24 个月），估计值与真值的偏差最高达 ΔLTV 的 21%，"
                           "18 组比较中有 3 组的 95% 置信区间未覆盖真值：仅供参考。"},
     "extrap.ok": {"en": "lifetime value uses observed follow-up only (Kaplan–Meier).",
@@ -135,10 +135,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "promo.lowered": {"en": "lowered", "zh": "下降"},
     "promo.twfe": {"en": "two-way fixed effects", "zh": "双向固定效应"},
     "promo.cs": {"en": "Callaway–Sant'Anna staggered estimator", "zh": "Callaway–Sant'Anna 交错处理估计量"},
-    "promo.effect": {"en": "The competitor's promotion {dir} monthly churn in the regions it ran in by {att} pp ({lvl}% "
-                           "CI {lo} pp to {hi} pp, {p}; {method}). ",
-                     "zh": "双重差分估计：竞争对手促销使其投放地区的月流失率{dir}，变化 {att} 个百分点（{lvl}% 置信区间 "
-                           "{lo} 至 {hi} 个百分点，{p}；{method}）。"},
+    "promo.effect": {"en": "The competitor's promotion {dir} monthly churn in the regions it ran in by {att} pp "
+                           "({lvl}% CI {lo} pp to {hi} pp, {p}; {method}). ",
+                     "zh": "双重差分估计：竞争对手促销使其投放地区的月流失率{dir}，变化 {att} 个百分点"
+                           "（{lvl}% 置信区间 {lo} 至 {hi} 个百分点，{p}；{method}）。"},
     "promo.sig": {"en": "The interval excludes zero.", "zh": "置信区间不包含零。"},
     "promo.nosig": {"en": "The interval includes zero: no clear effect.", "zh": "置信区间包含零：没有明确影响。"},
     "promo.excess": {"en": "That is {excess} excess churners over {exposure} exposed subscriber-months ({lvl}% CI {lo} "
@@ -161,6 +161,37 @@ MESSAGES: dict[str, dict[str, str]] = {
     "ri.agrees": {"en": " Agrees with the main test.", "zh": "与主检验结论一致。"},
     "ri.disagrees": {"en": " Disagrees with the main test: read the effect with care.",
                      "zh": "与主检验结论不一致：解读该效应时请谨慎。"},
+    # uplift (experiments/uplift_report.py)
+    "uplift.part": {"en": "{arm} to {share}", "zh": "向 {share} 的用户发放 {arm}"},
+    "uplift.target": {"en": "Target the offers: give {parts} of subscribers, no offer to the other {rest}.",
+                      "zh": "定向发放优惠：{parts}，其余 {rest} 的用户不发放。"},
+    "uplift.none": {"en": "No offer is worth its cost for any subscriber at the given value of retention.",
+                    "zh": "按设定的留存价值，任何优惠对任何用户都不值得其成本。"},
+    "uplift.policy": {"en": "The targeted policy is worth {value} per subscriber against no offer ({unit}).",
+                      "zh": "与不发放相比，定向策略每位用户的价值为 {value}（{unit}）。"},
+    "uplift.no_one": {"en": "no one", "zh": "都不发放"},
+    "uplift.everyone": {"en": "everyone gets {arm}", "zh": "全部发放 {arm}"},
+    "uplift.best": {"en": "The best single choice for everyone is '{label}' at {value}; random assignment gives "
+                          "{random}.",
+                    "zh": "若所有用户采用同一方案，最佳选择是“{label}”，价值 {value}；随机分配的价值为 {random}。"},
+    "uplift.tree": {"en": "A {n}-rule policy tree keeps {value} per subscriber and agrees with the full policy for "
+                          "{agree} of subscribers.",
+                    "zh": "含 {n} 条规则的策略树保留每位用户 {value} 的价值，对 {agree} 的用户与完整策略的建议一致。"},
+    "uplift.het_yes": {"en": "the model finds real differences between subscribers",
+                       "zh": "模型发现用户之间的增量 (uplift) 确有差异"},
+    "uplift.het_no": {"en": "no reliable difference between subscribers was found",
+                      "zh": "未发现用户之间存在可靠的增量 (uplift) 差异"},
+    "uplift.arm": {"en": "{arm}: average effect on {metric} {value}; {het} (BLP slope {b} ± {se}, p = {p}).",
+                   "zh": "{arm}：对 {metric} 的平均效应为 {value}；{het}（BLP 斜率 {b} ± {se}，p = {p}）。"},
+    "check.overlap": {"en": "Overlap / propensities", "zh": "重叠性 / 倾向得分"},
+    "overlap": {"en": "Propensities are the design's arm weights (known by randomisation), smallest {min}; no "
+                      "subscriber lacks comparable units in another arm.",
+                "zh": "倾向得分即设计中的分组权重（随机化下已知），最小为 {min}；每位用户在其他组中都有可比的样本。"},
+    "check.refutations": {"en": "Refutations ({arm})", "zh": "反驳检验（{arm}）"},
+    "refute.passed": {"en": "All refuters passed on {n} rows: ", "zh": "全部反驳检验在 {n} 行数据上通过："},
+    "refute.failed": {"en": "Failed: {names}. ", "zh": "未通过：{names}。"},
+    "refute.detail": {"en": "{name}: new effect {effect} (p = {p})", "zh": "{name}：新效应 {effect}（p = {p}）"},
+    "refute.sep": {"en": "; ", "zh": "；"},
 }
 
 
