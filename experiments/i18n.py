@@ -192,6 +192,43 @@ MESSAGES: dict[str, dict[str, str]] = {
     "refute.failed": {"en": "Failed: {names}. ", "zh": "未通过：{names}。"},
     "refute.detail": {"en": "{name}: new effect {effect} (p = {p})", "zh": "{name}：新效应 {effect}（p = {p}）"},
     "refute.sep": {"en": "; ", "zh": "；"},
+    # design, assignment and monitoring (experiments/design_report.py)
+    "design.arm_n": {"en": "{arm}: {n}", "zh": "{arm}：{n}"},
+    "design.size": {"en": "{total} subscribers ({arms}) detect a change of {delta} from {base} with {power} power per "
+                          "comparison{days}.",
+                    "zh": "共需 {total} 名用户（{arms}）：在基线 {base} 上，每次比较能以 {power} 的检验功效"
+                          "检测出 {delta} 的变化{days}。"},
+    "design.days": {"en": ", in {days} days of eligible inflow", "zh": "，按合格用户的流入速度需 {days} 天"},
+    "check.population": {"en": "Eligible population", "zh": "符合条件的用户数"},
+    "population": {"en": "{population} eligible for {total} needed.",
+                   "zh": "符合条件的用户 {population} 名，所需 {total} 名。"},
+    "design.assigned": {"en": "{units} subscribers assigned ({counts}) with salt {salt}, design hash {hash}.",
+                        "zh": "已为 {units} 名用户分组（{counts}），盐值 {salt}，设计哈希 {hash}。"},
+    "check.balance": {"en": "Covariate balance", "zh": "协变量平衡"},
+    "balance.ok": {"en": "All |SMD| ≤ 0.1.", "zh": "所有 |SMD| ≤ 0.1。"},
+    "balance.warn": {"en": "{n} covariate/arm pairs with |SMD| > 0.1 (largest {max}).",
+                     "zh": "有 {n} 个协变量与组的组合 |SMD| > 0.1（最大 {max}）。"},
+    "check.assignment_ratio": {"en": "Assignment ratio", "zh": "分组比例"},
+    "assignment_ratio": {"en": "SRM p-value of the assignment {p}; largest stratum deviation {dev} units.",
+                         "zh": "分组的 SRM p 值为 {p}；各分层中最大偏差为 {dev} 个样本。"},
+    # monitoring decisions (English text is MonitorResult.message, written by experiments/monitor.py)
+    "monitor.look": {"en": "{arm} ({est}, always-valid interval [{lo}, {hi}])",
+                     "zh": "{arm}（{est}，始终有效区间 [{lo}, {hi}]）"},
+    "monitor.stop_effect": {"en": "May stop: {arms} beats control on the primary metric; the interval stays valid "
+                                  "however often you looked.",
+                            "zh": "可以停止：{arms} 在主要指标上优于对照组；无论中途查看多少次，该区间始终有效。"},
+    "monitor.stop_harm": {"en": "May stop: {arms} is worse than control on the primary metric.",
+                          "zh": "可以停止：{arms} 在主要指标上比对照组差。"},
+    "monitor.planned_size_reached": {"en": "May stop: the planned {planned} units are reached ({n}) and no interval "
+                                           "excludes zero: no effect of the planned size was found.",
+                                     "zh": "可以停止：已达到计划的 {planned} 个样本（当前 {n} 个），且没有区间排除零："
+                                           "未发现达到计划规模的效果。"},
+    "monitor.continue": {"en": "Continue: {n} units so far{more}; every always-valid interval still includes zero.",
+                         "zh": "继续：目前已有 {n} 个样本{more}；所有始终有效区间仍包含零。"},
+    "monitor.more": {"en": " of the planned {planned}", "zh": "（计划 {planned} 个）"},
+    "monitor.srm": {"en": "Do not decide: the arm counts do not match the weights (SRM p = {p}); find the assignment "
+                          "or logging problem first.",
+                    "zh": "暂不做决定：各组样本量与设计权重不一致（SRM p = {p}）；请先查明分组或日志记录问题。"},
 }
 
 
