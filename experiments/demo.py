@@ -131,9 +131,9 @@ def run_demo(out: Path, *, subscribers: int = 200_000, seed: int = 20260701, for
     promo = analyze_promo(files["panel"], rng=seed)
     ltv_control = surv.ltv.get("arms", {}).get(design.control, {}).get("value")
 
-    sections = [experiment_section(result, lang), survival_section(surv), roi_section(roi_rows, lang=lang),
-                uplift_section(uplift), promo_section(promo, value_per_subscriber=ltv_control),
-                design_section(size, assignment, monitoring)]
+    sections = [experiment_section(result, lang), survival_section(surv, lang=lang), roi_section(roi_rows, lang=lang),
+                uplift_section(uplift, lang=lang), promo_section(promo, value_per_subscriber=ltv_control, lang=lang),
+                design_section(size, assignment, monitoring, lang=lang)]
     results: dict[str, Any] = {
         "experiment": result.to_dict(), "survival": surv.to_dict(), "roi": [r.to_dict() for r in roi_rows],
         "uplift": uplift.to_dict(), "promo": promo.to_dict(),
