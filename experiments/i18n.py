@@ -158,9 +158,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "check.placebo_units": {"en": "Placebo units", "zh": "安慰剂地区检验"},
     "check.leave_one_unit_out": {"en": "Leave one unit out", "zh": "逐一剔除地区检验"},
     "check.randomization": {"en": "Randomization inference", "zh": "随机化推断"},
-    "ri.agrees": {"en": " Agrees with the main test.", "zh": "与主检验结论一致。"},
+    "ri.agrees": {"en": " Agrees with the main test.", "zh": " 与主检验结论一致。"},
     "ri.disagrees": {"en": " Disagrees with the main test: read the effect with care.",
-                     "zh": "与主检验结论不一致：解读该效应时请谨慎。"},
+                     "zh": " 与主检验结论不一致：解读该效应时请谨慎。"},
     # uplift (experiments/uplift_report.py)
     "uplift.part": {"en": "{arm} to {share}", "zh": "向 {share} 的用户发放 {arm}"},
     "uplift.target": {"en": "Target the offers: give {parts} of subscribers, no offer to the other {rest}.",
@@ -168,7 +168,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "uplift.none": {"en": "No offer is worth its cost for any subscriber at the given value of retention.",
                     "zh": "按设定的留存价值，任何优惠对任何用户都不值得其成本。"},
     "uplift.policy": {"en": "The targeted policy is worth {value} per subscriber against no offer ({unit}).",
-                      "zh": "与不发放相比，定向策略每位用户的价值为 {value}（{unit}）。"},
+                      "zh": "与不发放相比，定向策略每位用户的价值为 {value}；单位：{unit}。"},
     "uplift.no_one": {"en": "no one", "zh": "都不发放"},
     "uplift.everyone": {"en": "everyone gets {arm}", "zh": "全部发放 {arm}"},
     "uplift.best": {"en": "The best single choice for everyone is '{label}' at {value}; random assignment gives "
@@ -176,7 +176,11 @@ MESSAGES: dict[str, dict[str, str]] = {
                     "zh": "若所有用户采用同一方案，最佳选择是“{label}”，价值 {value}；随机分配的价值为 {random}。"},
     "uplift.tree": {"en": "A {n}-rule policy tree keeps {value} per subscriber and agrees with the full policy for "
                           "{agree} of subscribers.",
-                    "zh": "含 {n} 条规则的策略树保留每位用户 {value} 的价值，对 {agree} 的用户与完整策略的建议一致。"},
+                    "zh": "含 {n} 条规则的策略树保留的每位用户价值为 {value}，对 {agree} 的用户与完整策略的建议一致。"},
+    "uplift.unit_value": {"en": "net value per subscriber (currency of the design's value and costs)",
+                          "zh": "每位用户的净价值，币种与设计中的价值和成本相同"},
+    "uplift.unit_metric": {"en": "{metric} per subscriber (no value section: costs are not subtracted)",
+                           "zh": "每位用户的 {metric} 改善（设计中没有价值部分：未扣除成本）"},
     "uplift.het_yes": {"en": "the model finds real differences between subscribers",
                        "zh": "模型发现用户之间的增量 (uplift) 确有差异"},
     "uplift.het_no": {"en": "no reliable difference between subscribers was found",

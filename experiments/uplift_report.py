@@ -62,6 +62,14 @@ def policy_table(result: UpliftResult) -> pd.DataFrame:
     return result.policy.summary().round(3)
 
 
+def _unit(unit: str, metric: str, lang: Lang) -> str:
+    """The policy's value unit in ``lang`` (the two units ``experiments.policy`` writes; any other stays as given)."""
+    for key, values in (("uplift.unit_value", {}), ("uplift.unit_metric", {"metric": metric})):
+        if unit == msg(key, "en", **values):
+            return msg(key, lang, **values)
+    return unit
+
+
 def uplift_section(result: UpliftResult, lang: Lang = "en") -> ReportSection:
     """The uplift part of the report: who should get which offer, what that is worth, and the trust checks.
 
@@ -78,7 +86,7 @@ def uplift_section(result: UpliftResult, lang: Lang = "en") -> ReportSection:
     else:
         conclusions.append(msg("uplift.none", lang))
     conclusions.append(msg("uplift.policy", lang, value=_fmt_ci(pol.value.value, *pol.value.ci, lang=lang),
-                           unit=unit))
+                           unit=_unit(unit, result.metric, lang)))
     best_name, best = max(((k, v) for k, v in pol.baselines.items() if k != "random"), key=lambda kv: kv[1].value)
     label = msg("uplift.no_one", lang) if best_name == pol.arms[0] else msg("uplift.everyone", lang, arm=best_name)
     rnd = pol.baselines["random"]
