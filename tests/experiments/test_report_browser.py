@@ -84,13 +84,22 @@ def test_demo_refuses_to_overwrite(demo_run):
 @pytest.mark.browser
 @pytest.mark.slow
 def test_chinese_report_renders(tmp_path):
-    """``--lang zh``: the page's words and the experiment/ROI conclusions are Simplified Chinese."""
+    """``--lang zh``: the page's words and every section's title, conclusions and trust checks are Simplified Chinese
+    (tests/experiments/test_report_zh.py checks each section's sentences against its English twin)."""
+    from experiments.i18n import msg
+
     out = tmp_path / "zh"
-    run_demo(out, subscribers=20_000, seed=3, lang="zh")
+    demo = run_demo(out, subscribers=20_000, seed=3, lang="zh")
     dom = _dom(out / "report.html", tmp_path / "profile")
     assert 'lang="zh-CN"' in dom
     assert "要点" in dom and "结论" in dom and "投资回报" in dom
     assert "改善了 churn_90d" in dom
+    assert [s.language for s in demo.sections] == ["zh"] * len(demo.sections)
+    for key in ("survival", "roi", "promo", "design", "uplift"):
+        assert msg(f"title.{key}", "zh") in dom
+    assert msg("english_only", "zh") not in dom  # no section fell back to English
+    assert "延长了在网时长" in dom or "缩短了在网时长" in dom or "对在网时长没有明确影响" in dom
+    assert "双重差分" in dom and "策略树" in dom and "协变量平衡" in dom
     assert len(re.findall(r'class="main-svg"', dom)) >= 2
 
 
