@@ -144,6 +144,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "promo.excess": {"en": "That is {excess} excess churners over {exposure} exposed subscriber-months ({lvl}% CI {lo} "
                            "to {hi}).",
                      "zh": "即在 {exposure} 个受影响的用户月中多流失 {excess} 人（{lvl}% 置信区间 {lo} 至 {hi}）。"},
+    "promo.src_constant": {"en": "constant", "zh": "给定的固定值"},
     "promo.value": {"en": "Value lost: {v} ({lvl}% CI {lo} to {hi}; value per churner from {src}).",
                     "zh": "损失价值：{v}（{lvl}% 置信区间 {lo} 至 {hi}；每位流失用户的价值来源：{src}）。"},
     "check.pretrend": {"en": "Pre-trends", "zh": "平行趋势（事前趋势检验）"},
@@ -220,9 +221,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "zh": "{arm}（{est}，始终有效区间 [{lo}, {hi}]）"},
     "monitor.stop_effect": {"en": "May stop: {arms} beats control on the primary metric; the interval stays valid "
                                   "however often you looked.",
-                            "zh": "可以停止：{arms} 在主要指标上优于对照组；无论中途查看多少次，该区间始终有效。"},
+                            "zh": "可以停止：{arms}在主要指标上优于对照组；无论中途查看多少次，始终有效区间都成立。"},
     "monitor.stop_harm": {"en": "May stop: {arms} is worse than control on the primary metric.",
-                          "zh": "可以停止：{arms} 在主要指标上比对照组差。"},
+                          "zh": "可以停止：{arms}在主要指标上比对照组差。"},
     "monitor.planned_size_reached": {"en": "May stop: the planned {planned} units are reached ({n}) and no interval "
                                            "excludes zero: no effect of the planned size was found.",
                                      "zh": "可以停止：已达到计划的 {planned} 个样本（当前 {n} 个），且没有区间排除零："

@@ -154,8 +154,9 @@ def promo_section(result: DidResult, value_per_subscriber: float | None = None,
             lo=f"{biz.ci[0]:,.0f}", hi=f"{biz.ci[1]:,.0f}"),
     ]
     if biz.value_lost is not None and biz.value_ci is not None:
+        src = msg("promo.src_constant", lang) if biz.value_source == "constant" else biz.value_source
         conclusions.append(msg("promo.value", lang, v=f"{biz.value_lost:,.0f}", lvl=lvl, lo=f"{biz.value_ci[0]:,.0f}",
-                               hi=f"{biz.value_ci[1]:,.0f}", src=biz.value_source))
+                               hi=f"{biz.value_ci[1]:,.0f}", src=src))
     checks = [_pretrend_check(r, lang), _cluster_check(r, lang)]
     for name, ref in r.refutations.items():
         if name in ("pretrend", "randomization"):
