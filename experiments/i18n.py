@@ -76,7 +76,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "roi.line": {"en": "{arm} {verdict}: per subscriber offered it gains {value} in lifetime value and costs {cost} "
                        "(acceptance {acc}), net {net} (95% CI {lo} to {hi}){roi}; {retained} fewer churners per "
                        "1,000 offered.",
-                 "zh": "{arm}{verdict}：每位获得优惠的用户带来 {value} 的终身价值，成本 {cost}（接受率 {acc}），净值 "
+                 "zh": "{arm} {verdict}：每位获得优惠的用户带来 {value} 的终身价值，成本 {cost}（接受率 {acc}），净值 "
                        "{net}（95% 置信区间 {lo} 至 {hi}）{roi}；每 1,000 位用户减少流失 {retained} 人。"},
     "roi.roi": {"en": "; ROI {roi} (95% CI {lo} to {hi})", "zh": "；投资回报率 {roi}（95% 置信区间 {lo} 至 {hi}）"},
     "roi.none_pays": {"en": "No offer pays for itself when given to everyone eligible; target it (see the uplift "
