@@ -13,26 +13,16 @@ RTOL = 1e-12  # same integer counts in another engine; KM and log-rank then run 
 
 
 @pytest.mark.spark
-def test_risk_table_on_spark_equals_duckdb(telco, tmp_path) -> None:
-    """Telco rows registered in a local Spark session (``ibis.pyspark.connect``): the per-contract risk table equals
-    DuckDB's exactly, so do the curves and the log-rank statistic; the Yes/No event with ``event_value`` works."""
-    ibis = pytest.importorskip("ibis")
-    pyspark_sql = pytest.importorskip("pyspark.sql")
+def test_risk_table_on_spark_equals_duckdb(telco, to_spark) -> None:
+    """Telco rows registered in the shared local Spark session (``ibis.pyspark``, tests/conftest.py): the
+    per-contract risk table equals DuckDB's exactly, so do the curves and the log-rank statistic; the Yes/No event
+    with ``event_value`` works."""
     rows = telco[["tenure", "Churn", "Contract"]]
-    spark = (pyspark_sql.SparkSession.builder.master("local[1]").appName("survival-test")
-             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
-             .config("spark.sql.warehouse.dir", str(tmp_path / "warehouse")).getOrCreate())
-    try:
-        con = ibis.pyspark.connect(spark)
-        # a temporary view: nothing is written to a warehouse folder, so reruns cannot collide
-        spark.createDataFrame(rows).createOrReplaceTempView("telco_survival")
-        table = con.table("telco_survival")
-        on_spark = risk_table(table, "tenure", "Churn", event_value="Yes", group="Contract")
-        on_duckdb = risk_table(rows, "tenure", "Churn", event_value="Yes", group="Contract")
-        pd.testing.assert_frame_equal(on_spark.to_frame(), on_duckdb.to_frame())
-        a, b = kaplan_meier_groups(on_spark), kaplan_meier_groups(on_duckdb)
-        for g in a:
-            pd.testing.assert_frame_equal(a[g].to_frame(), b[g].to_frame(), rtol=RTOL)
-        assert logrank_test(on_spark).statistic == pytest.approx(logrank_test(on_duckdb).statistic, rel=RTOL)
-    finally:
-        spark.stop()
+    table = to_spark(rows, "telco_survival")  # a temporary view: nothing is written to a warehouse folder
+    on_spark = risk_table(table, "tenure", "Churn", event_value="Yes", group="Contract")
+    on_duckdb = risk_table(rows, "tenure", "Churn", event_value="Yes", group="Contract")
+    pd.testing.assert_frame_equal(on_spark.to_frame(), on_duckdb.to_frame())
+    a, b = kaplan_meier_groups(on_spark), kaplan_meier_groups(on_duckdb)
+    for g in a:
+        pd.testing.assert_frame_equal(a[g].to_frame(), b[g].to_frame(), rtol=RTOL)
+    assert logrank_test(on_spark).statistic == pytest.approx(logrank_test(on_duckdb).statistic, rel=RTOL)
