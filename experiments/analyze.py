@@ -6,6 +6,7 @@ pass, and runs the statistics of :mod:`experiments.stats` on them. Only the aggr
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -230,8 +231,6 @@ def analyze_metric(m: Metric, s: dict[str, stats.SuffStats], control: str, alpha
 
 
 def _with_adjusted(comps: list[stats.Comparison], adjusted: np.ndarray) -> list[stats.Comparison]:
-    import dataclasses
-
     return [dataclasses.replace(c, p_adjusted=float(p)) for c, p in zip(comps, adjusted, strict=True)]
 
 
@@ -321,8 +320,6 @@ def analyze(design: ExperimentDesign, data: Any = None, *, as_of: date | None = 
         else:
             adjusted = stats.adjust_pvalues([c.p_value for c in res.comparisons], design.analysis.correction)
         excluded = sum(units.values()) - int(agg[f"{m.name}__n"].sum())
-        import dataclasses
-
         res = dataclasses.replace(res, comparisons=_with_adjusted(res.comparisons, adjusted),
                                   excluded_immature=excluded if cols.mature_before else 0,
                                   maturity_cutoff=cols.mature_before)
