@@ -4,15 +4,18 @@ Three whole processes on the same file, in the same run:
 
 (a) pandas + scipy: read the columns, group by arm, run χ², two-proportion z tests and Welch t-tests, CUPED.
 (b) bare DuckDB: one ``GROUP BY arm`` computing the same sums (the floor: no statistics, no checks).
-(c) ``retention analyze DESIGN --out DIR``: validation (schema, duplicates, labels, 0/1, NaN), per-arm sums in DuckDB
-    through Ibis, all statistics, results.json.
+(c) ``retention analyze DESIGN --out DIR``: validation (schema, labels, 0/1, NaN), per-arm sums in one DuckDB scan,
+    all statistics, results.json; once with ``data.unit`` (the exact duplicate-id check, a second scan of the id
+    column) and once without (exactly the sums of (b)).
 
-Usage: ``python benchmarks/bench_analyze.py [--rows 10000000]``. Data goes to ``benchmarks/data/`` (git-ignored).
+Usage: ``python benchmarks/bench_analyze.py [--rows 10000000] [--repeat 3]``.
+Data goes to ``benchmarks/data/`` (git-ignored).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -58,7 +61,7 @@ print(con.execute(f'''SELECT arm, count(*) n, sum(churned_90d) s, sum(churned_90
 
 DESIGN = """
 name: bench
-data: {source: SOURCE, unit: subscriber_id, arm: arm}
+data: {source: SOURCE, UNITarm: arm}
 arms: {control: {weight: 0.34}, flow_pack: {weight: 0.33}, contract_discount: {weight: 0.33}}
 control: control
 metrics:
@@ -96,6 +99,7 @@ def generate(path: Path, rows: int, seed: int = 1) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each process, interleaved; the median is shown")
     args = ap.parse_args()
     data = HERE / "data" / f"analyze_{args.rows}.parquet"
     data.parent.mkdir(parents=True, exist_ok=True)
@@ -104,18 +108,30 @@ def main() -> None:
         generate(data, args.rows)
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
-        design = Path(tmp) / "design.yaml"
-        design.write_text(DESIGN.replace("SOURCE", str(data)))
-        runs = [
-            ("retention analyze", measure([py, "-m", "experiments", "analyze", str(design), "--out", f"{tmp}/out"])),
-            ("(a) pandas + scipy", measure([py, "-c", PANDAS_SCRIPT, str(data)])),
-            ("(b) bare DuckDB GROUP BY", measure([py, "-c", DUCKDB_SCRIPT, str(data)])),
-        ]
-    print(f"\n{args.rows:,} rows, 3 arms, binary + continuous metric with a CUPED covariate\n")
-    print(table(runs, reference="retention analyze"))
-    ours, pandas_, duck = (r for _, r in runs)
-    print(f"\nspeed-up vs pandas+scipy: {pandas_.seconds / ours.seconds:.2f}×; "
-          f"time vs bare DuckDB: {ours.seconds / duck.seconds:.2f}×; peak memory {ours.peak_mb:,.0f} MB")
+        with_unit, no_unit = Path(tmp) / "design.yaml", Path(tmp) / "design_no_unit.yaml"
+        with_unit.write_text(DESIGN.replace("SOURCE", str(data)).replace("UNIT", "unit: subscriber_id, "))
+        no_unit.write_text(DESIGN.replace("SOURCE", str(data)).replace("UNIT", ""))
+        commands = {
+            "retention analyze (with the duplicate-id check)":
+                [py, "-m", "experiments", "analyze", str(with_unit), "--out", f"{tmp}/a", "--force"],
+            "retention analyze, no unit column (the same sums as (b))":
+                [py, "-m", "experiments", "analyze", str(no_unit), "--out", f"{tmp}/b", "--force"],
+            "(a) pandas + scipy": [py, "-c", PANDAS_SCRIPT, str(data)],
+            "(b) bare DuckDB GROUP BY": [py, "-c", DUCKDB_SCRIPT, str(data)],
+        }
+        measured: dict[str, list] = {name: [] for name in commands}
+        for _ in range(args.repeat):  # interleaved, so that a burst of load hits every process alike
+            for name, cmd in commands.items():
+                measured[name].append(measure(cmd))
+    runs = [(name, sorted(rs, key=lambda r: r.seconds)[len(rs) // 2]) for name, rs in measured.items()]
+    print(f"\n{args.rows:,} rows, 3 arms, binary + continuous metric with a CUPED covariate; "
+          f"median of {args.repeat} interleaved runs; load average {os.getloadavg()[0]:.1f}\n")
+    print(table(runs, reference="(b) bare DuckDB GROUP BY"))
+    (_, ours), (_, lean), (_, pandas_), (_, duck) = runs
+    print(f"\nwith the duplicate-id check: {pandas_.seconds / ours.seconds:.2f}× faster than pandas+scipy, "
+          f"{ours.seconds / duck.seconds:.2f}× the bare DuckDB query, peak {ours.peak_mb:,.0f} MB")
+    print(f"without a unit column:       {pandas_.seconds / lean.seconds:.2f}× faster than pandas+scipy, "
+          f"{lean.seconds / duck.seconds:.2f}× the bare DuckDB query, peak {lean.peak_mb:,.0f} MB")
 
 
 if __name__ == "__main__":

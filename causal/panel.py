@@ -287,8 +287,8 @@ def _finish(out: pd.DataFrame, *, unit: str, time: str, outcome: str, treat: str
                          "drop those cells or give them positive weights")
     d_values = set(np.unique(out[["d_min", "d_max"]].to_numpy(float)))
     if not d_values <= {0.0, 1.0}:
-        raise TreatmentError(f"treatment column {treat!r} has values {[float(v) for v in sorted(d_values)[:5]]}; use 0 (not treated) "
-                             "or 1 (treated)")
+        found = [float(v) for v in sorted(d_values)[:5]]
+        raise TreatmentError(f"treatment column {treat!r} has values {found}; use 0 (not treated) or 1 (treated)")
     varying = out["d_min"] != out["d_max"]
     if varying.any():
         ex = out.loc[varying, ["unit", "time"]].head(3).to_numpy().tolist()

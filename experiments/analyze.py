@@ -11,15 +11,18 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from experiments import data as data_mod
 from experiments import stats
 from experiments.design import ExperimentDesign, Metric
 from experiments.errors import DataError
+from experiments.sources import Source, open_source
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +94,8 @@ class ExperimentResult:
         The date outcomes were observed at (maturity is measured against it).
     alpha : float
     correction : str
-    strata : pandas.DataFrame
-        The engine's aggregate table (one row per arm × stratum), for audit and pooling.
+    aggregates : tuple of dict
+        The engine's answer, one row per arm (× stratum), for audit and pooling (:attr:`strata` as a DataFrame).
     notes : list[str]
         Plain statements of what was left out or assumed.
     acceptance : dict[str, ArmEstimate]
@@ -108,7 +111,7 @@ class ExperimentResult:
     as_of: date | None
     alpha: float
     correction: str
-    strata: pd.DataFrame
+    aggregates: tuple[dict[str, Any], ...]
     notes: list[str]
     acceptance: dict[str, stats.ArmEstimate] = field(default_factory=dict)
 
@@ -121,6 +124,13 @@ class ExperimentResult:
             "metrics": {k: m.to_dict() for k, m in self.metrics.items()}, "notes": list(self.notes),
             "acceptance": {a: e.to_dict() for a, e in self.acceptance.items()},
         }
+
+    @property
+    def strata(self) -> pd.DataFrame:
+        """The engine's aggregates as a DataFrame: one row per arm (× stratum), the sums of every metric."""
+        import pandas as pd
+
+        return pd.DataFrame(list(self.aggregates))
 
     def summary(self) -> pd.DataFrame:
         """Tidy table: one row per metric × arm comparison."""
@@ -149,69 +159,75 @@ def _metric_columns(design: ExperimentDesign, as_of: date | None) -> list[data_m
     return out
 
 
-def _check_schema(table: Any, design: ExperimentDesign, stratum: str | None) -> None:
+def _check_schema(source: Source, design: ExperimentDesign, stratum: str | None) -> None:
     d = design.data
     cols: dict[str, str | None] = {"data.arm": d.arm, "data.unit": d.unit, "data.assigned_at": d.assigned_at,
                                    "data.stratum": stratum, "data.acceptance": d.acceptance}
     for m in design.metrics:
         cols[f"metrics[{m.name}].column"] = m.column
         cols[f"metrics[{m.name}].covariate"] = m.covariate
-    data_mod.require_columns(table, cols)
-    schema = table.schema()
+    data_mod.require_columns(source, cols)
     for m in design.metrics:
         for role, col in (("column", m.column), ("covariate", m.covariate)):
             if col is None:
                 continue
-            dtype = schema[col]
-            if not (dtype.is_numeric() or dtype.is_boolean()):
+            if source.kind(col) not in {"numeric", "boolean"}:
                 need = "0/1 or true/false values" if m.kind == "binary" and role == "column" else "numbers"
-                raise DataError(f"column {col!r} (metrics[{m.name}].{role}) holds {dtype} values; the metric needs "
-                                f"{need}; recode it before the analysis")
-    if d.assigned_at is not None and not (schema[d.assigned_at].is_temporal() or schema[d.assigned_at].is_string()):
-        raise DataError(f"column {d.assigned_at!r} (data.assigned_at) holds {schema[d.assigned_at]} values; "
+                raise DataError(f"column {col!r} (metrics[{m.name}].{role}) holds {source.dtype(col)} values; the "
+                                f"metric needs {need}; recode it before the analysis")
+    if d.assigned_at is not None and source.kind(d.assigned_at) not in {"temporal", "string"}:
+        raise DataError(f"column {d.assigned_at!r} (data.assigned_at) holds {source.dtype(d.assigned_at)} values; "
                         "it needs dates (YYYY-MM-DD)")
 
 
-def _validate_aggregates(agg: pd.DataFrame, design: ExperimentDesign) -> None:
-    labels = set(agg["arm"].astype(str))
+def _total(rows: Sequence[dict[str, Any]], key: str) -> int:
+    return sum(int(r[key]) for r in rows)
+
+
+def _per_arm(rows: Sequence[dict[str, Any]], key: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for r in rows:
+        out[r["arm"]] = out.get(r["arm"], 0) + r[key]
+    return out
+
+
+def _validate_aggregates(rows: Sequence[dict[str, Any]], design: ExperimentDesign) -> None:
+    labels = {r["arm"] for r in rows}
     unknown = sorted(labels - set(design.arms))
     if unknown:
         raise DataError(f"column {design.data.arm!r} has arm label(s) {unknown} that the design lacks; the design "
                         f"has {list(design.arms)}: add them under arms: or filter them out of the data")
-    units = agg.groupby("arm")["units"].sum()
+    units = _per_arm(rows, "units")
     empty = [a for a in design.arms if int(units.get(a, 0)) == 0]
     if empty:
         raise DataError(f"arm(s) {empty} of the design have no units in the data (column {design.data.arm!r} has "
                         f"{sorted(labels)}); check the arm labels or remove the arm from the design")
     for m in design.metrics:
-        nulls = int(agg[f"{m.name}__nulls"].sum())
+        nulls = _total(rows, f"{m.name}__nulls")
         if nulls:
             cols = m.column + (f" or {m.covariate!r}" if m.covariate else "")
             raise DataError(f"column {cols!r} (metric {m.name}) has {nulls} missing value(s) (NaN/null); fill or "
                             "drop them explicitly before the analysis — missing outcomes are never dropped silently")
         if m.kind == "binary":
-            bad = int(agg[f"{m.name}__bad"].sum())
+            bad = _total(rows, f"{m.name}__bad")
             if bad:
                 raise DataError(f"column {m.column!r} (metric {m.name}) is binary in the design but has {bad} value(s) "
                                 "other than 0/1; recode it to 0/1 or declare kind: continuous")
-        n = agg.groupby("arm")[f"{m.name}__n"].sum()
+        n = _per_arm(rows, f"{m.name}__n")
         thin = [a for a in design.arms if int(n.get(a, 0)) < 2]
         if thin:
             raise DataError(f"metric {m.name}: arm(s) {thin} have fewer than 2 mature units "
                             f"(maturity_days={m.maturity_days}); wait for the data to mature or lower maturity_days")
 
 
-def pool(agg: pd.DataFrame, metric: str, arms: Sequence[str]) -> dict[str, stats.SuffStats]:
+def pool(rows: Sequence[dict[str, Any]], metric: str, arms: Sequence[str]) -> dict[str, stats.SuffStats]:
     """Sum the engine's per-stratum rows into one :class:`SuffStats` per arm for ``metric``."""
     p = f"{metric}__"
-    cols = ["n", "sum", "sum_sq", "x_sum", "x_sum_sq", "xy_sum"]
-    present = [c for c in cols if p + c in agg.columns]
-    grouped = agg.groupby("arm")[[p + c for c in present]].sum()
+    present = [c for c in ("n", "sum", "sum_sq", "x_sum", "x_sum_sq", "xy_sum") if rows and p + c in rows[0]]
     out = {}
     for a in arms:
-        row = grouped.loc[a] if a in grouped.index else None
-        vals = {c: float(row[p + c]) if row is not None else 0.0 for c in present}
-        out[a] = stats.SuffStats(**vals)
+        mine = [r for r in rows if r["arm"] == a]
+        out[a] = stats.SuffStats(**{c: float(sum(r[p + c] for r in mine)) for c in present})
     return out
 
 
@@ -274,42 +290,42 @@ def analyze(design: ExperimentDesign, data: Any = None, *, as_of: date | None = 
     >>> round(r.metrics["churn"].omnibus.p_value, 2)
     0.26
     """
-    source = data if data is not None else design.resolve(design.data.source)
-    table = data_mod.open_table(source)
+    stats.preload()  # SciPy's special functions import in the background while the engine scans the data
+    source = open_source(data if data is not None else design.resolve(design.data.source))
     stratum = stratum if stratum is not None else design.data.stratum
-    _check_schema(table, design, stratum)
+    _check_schema(source, design, stratum)
     notes: list[str] = []
     d = design.data
     if d.unit is not None:
-        rows, distinct, nulls = data_mod.count_duplicates(table, d.unit)
-        if nulls:
-            raise DataError(f"column {d.unit!r} (data.unit) has {nulls} missing id(s) among {rows} rows; every unit "
-                            "needs an id — drop or repair those rows")
-        if rows != distinct:
-            raise DataError(f"column {d.unit!r} (data.unit) has {rows - distinct} duplicate id(s) among {rows} rows; "
-                            "each unit must appear once — deduplicate the outcome table")
+        ids = source.unit_check(d.unit)
+        if ids.nulls:
+            raise DataError(f"column {d.unit!r} (data.unit) has {ids.nulls} missing id(s) among {ids.rows} rows; "
+                            "every unit needs an id — drop or repair those rows")
+        if ids.rows != ids.distinct:
+            raise DataError(f"column {d.unit!r} (data.unit) has {ids.rows - ids.distinct} duplicate id(s) among "
+                            f"{ids.rows} rows; each unit must appear once — deduplicate the outcome table")
     if as_of is None:
         as_of = d.as_of
     if as_of is None and d.assigned_at is not None and any(m.maturity_days is not None for m in design.metrics):
-        as_of = data_mod.max_date(table, d.assigned_at)
+        as_of = source.max_date(d.assigned_at)
         notes.append(f"as-of date not given; using the latest assignment date {as_of} (set data.as_of or --as-of "
                      "to the date the outcomes were extracted)")
     wanted = _metric_columns(design, as_of)
     if d.acceptance is not None:
         wanted.append(data_mod.MetricColumns(ACCEPTANCE, d.acceptance, binary=True))
-    agg = data_mod.aggregate_stats(table, arm=d.arm, metrics=wanted, assigned_at=d.assigned_at,
-                                   by=[stratum] if stratum else [])
+    agg = source.aggregate(arm=d.arm, metrics=wanted, assigned_at=d.assigned_at, by=[stratum] if stratum else [])
     _validate_aggregates(agg, design)
     acceptance: dict[str, stats.ArmEstimate] = {}
     if d.acceptance is not None:
-        if int(agg[f"{ACCEPTANCE}__nulls"].sum()) or int(agg[f"{ACCEPTANCE}__bad"].sum()):
+        missing, bad = _total(agg, f"{ACCEPTANCE}__nulls"), _total(agg, f"{ACCEPTANCE}__bad")
+        if missing or bad:
             raise DataError(f"column {d.acceptance!r} (data.acceptance) must hold 0/1 for every unit; found "
-                            f"{int(agg[f'{ACCEPTANCE}__nulls'].sum())} missing and "
-                            f"{int(agg[f'{ACCEPTANCE}__bad'].sum())} other values")
+                            f"{missing} missing and {bad} other values")
         acc = pool(agg, ACCEPTANCE, list(design.arms))
         acceptance = {a: stats.arm_estimate(s, True, design.analysis.alpha) for a, s in acc.items()}
     arms = list(design.arms)
-    units = {a: int(agg.loc[agg["arm"] == a, "units"].sum()) for a in arms}
+    per_arm = _per_arm(agg, "units")
+    units = {a: int(per_arm.get(a, 0)) for a in arms}
     srm = stats.srm_test(units, {a: spec.weight for a, spec in design.arms.items()}, design.analysis.srm_alpha)
     alpha = design.analysis.alpha
     results: dict[str, MetricResult] = {}
@@ -319,7 +335,7 @@ def analyze(design: ExperimentDesign, data: Any = None, *, as_of: date | None = 
             adjusted = np.full(len(res.comparisons), math.nan)
         else:
             adjusted = stats.adjust_pvalues([c.p_value for c in res.comparisons], design.analysis.correction)
-        excluded = sum(units.values()) - int(agg[f"{m.name}__n"].sum())
+        excluded = sum(units.values()) - _total(agg, f"{m.name}__n")
         res = dataclasses.replace(res, comparisons=_with_adjusted(res.comparisons, adjusted),
                                   excluded_immature=excluded if cols.mature_before else 0,
                                   maturity_cutoff=cols.mature_before)

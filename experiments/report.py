@@ -66,8 +66,8 @@ def experiment_checks(result: ExperimentResult, lang: Lang = "en") -> list[Trust
     return checks
 
 
-def experiment_section(result: ExperimentResult, lang: Lang = "en") -> ReportSection:
-    """The experiment analysis as a report section (conclusions and checks in ``lang``; notes in English)."""
+def experiment_conclusions(result: ExperimentResult, lang: Lang = "en") -> list[str]:
+    """Plain-language sentences: each offer's effect on each metric, and each guardrail's verdict."""
     conclusions: list[str] = []
     for m in result.metrics.values():
         if m.role == "guardrail":
@@ -79,6 +79,12 @@ def experiment_section(result: ExperimentResult, lang: Lang = "en") -> ReportSec
                     margin=fmt_pct(r.margin) if r.relative else r.margin, p=fmt_p(r.p_value)))
         else:
             conclusions.extend(_effect_sentence(m, c, result.correction, lang) for c in m.comparisons)
+    return conclusions
+
+
+def experiment_section(result: ExperimentResult, lang: Lang = "en") -> ReportSection:
+    """The experiment analysis as a report section (conclusions and checks in ``lang``; notes in English)."""
+    conclusions = experiment_conclusions(result, lang)
     figs = []
     try:
         figs.append(("Effect of each offer against control", result.plot()))
@@ -115,12 +121,11 @@ def print_experiment(result: ExperimentResult, console: Console) -> None:
     """Print the experiment summary to a Rich console."""
     from rich.table import Table
 
-    section = experiment_section(result)
-    for chk in section.checks:
+    for chk in experiment_checks(result):
         colour = {"ok": "green", "warning": "yellow", "fail": "red"}[chk.status]
         console.print(f"[{colour}]{chk.status.upper():7}[/{colour}] {chk.name}: {chk.message}")
     console.print()
-    for line in section.conclusions:
+    for line in experiment_conclusions(result):
         console.print(f"• {line}")
     console.print()
     for name, m in result.metrics.items():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 if TYPE_CHECKING:
+    import pandas as pd
+
     from experiments.analyze import ExperimentResult
 
 
@@ -16,6 +16,8 @@ def arm_table(result: ExperimentResult) -> pd.DataFrame:
     for name, m in result.metrics.items():
         for arm, e in m.arms.items():
             rows.append({"metric": name, "arm": arm, "n": e.n, "mean": e.mean, "ci_low": e.ci[0], "ci_high": e.ci[1]})
+    import pandas as pd
+
     return pd.DataFrame(rows)
 
 
@@ -35,6 +37,8 @@ def comparison_table(result: ExperimentResult) -> pd.DataFrame:
             if c.arm in ni:
                 row.update({"non_inferior": ni[c.arm].passed, "ni_p_value": ni[c.arm].p_value})
             rows.append(row)
+    import pandas as pd
+
     return pd.DataFrame(rows)
 
 

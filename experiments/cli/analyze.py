@@ -29,24 +29,22 @@ def validate(
 ) -> None:
     """Check a design file and the columns it names, reading only the schema and the arm counts."""
     from experiments.analyze import _check_schema
-    from experiments.data import open_table
     from experiments.design import ExperimentDesign, load_design
+    from experiments.errors import DataError
+    from experiments.sources import open_source
 
     design = load_design(design_path)
     if isinstance(design, ExperimentDesign):
-        table = open_table(data if data else design.resolve(design.data.source))
-        _check_schema(table, design, design.data.stratum)
-        counts = table.group_by(table[design.data.arm].cast("string").name("arm")).aggregate(n=table.count()).execute()
-        labels = set(counts["arm"])
-        unknown = sorted(labels - set(design.arms))
-        missing = sorted(set(design.arms) - labels)
-        from experiments.errors import DataError
-
+        source = open_source(data if data else design.resolve(design.data.source))
+        _check_schema(source, design, design.data.stratum)
+        counts = {r["arm"]: r["units"] for r in source.aggregate(arm=design.data.arm, metrics=[])}
+        unknown = sorted(set(counts) - set(design.arms))
+        missing = sorted(set(design.arms) - set(counts))
         if unknown or missing:
             raise DataError(f"arm labels do not match: in the data but not the design {unknown}, in the design but "
                             f"not the data {missing}")
-        console.print(f"[green]ok[/green] {design_path}: design {design.name!r}, {len(table.columns)} columns, "
-                      f"{int(counts['n'].sum())} rows, arms {dict(zip(counts['arm'], counts['n'], strict=True))}")
+        console.print(f"[green]ok[/green] {design_path}: design {design.name!r}, {len(source.columns)} columns, "
+                      f"{sum(counts.values())} rows, arms {counts}")
     else:
         console.print(f"[green]ok[/green] {design_path}: design {design.name!r} of kind {design.kind!r}")
 

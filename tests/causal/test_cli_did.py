@@ -85,8 +85,9 @@ def test_single_cluster_exits_2(panel_path: Path, tmp_path: Path) -> None:
 
 
 def test_missing_flags_and_bad_choice(panel_path: Path, tmp_path: Path) -> None:
-    assert_bad(["--data", str(panel_path), "--unit", "region"], tmp_path / "z.json", "missing --time, --outcome, --treat")
-    assert_bad(["--data", str(panel_path), *ADHOC, "--se", "robust"], tmp_path / "z.json", "--se: 'robust' is not allowed")
+    out = tmp_path / "z.json"
+    assert_bad(["--data", str(panel_path), "--unit", "region"], out, "missing --time, --outcome, --treat")
+    assert_bad(["--data", str(panel_path), *ADHOC, "--se", "robust"], out, "--se: 'robust' is not allowed")
 
 
 def test_wrong_design_kind(tmp_path: Path) -> None:

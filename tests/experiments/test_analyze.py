@@ -165,24 +165,6 @@ def test_spark_backend_equals_duckdb(design, to_spark):
     _assert_same(_flat(analyze(design, frame, as_of=AS_OF)), _flat(analyze(design, table, as_of=AS_OF)))
 
 
-@pytest.mark.parametrize("ids", ["int_unique", "int_dupes", "int_nulls", "str_dupes", "sparse_ints"])
-def test_count_duplicates_matches_pandas(ids):
-    """The bitmap path (integer ids on DuckDB) and the COUNT(DISTINCT) path agree with pandas."""
-    from experiments.data import count_duplicates, open_table
-
-    rng = np.random.default_rng(4)
-    base = rng.permutation(5000).astype("int64")
-    values = {
-        "int_unique": pd.Series(base),
-        "int_dupes": pd.Series(np.concatenate([base, base[:7]])),
-        "int_nulls": pd.Series(np.concatenate([base, base[:3]]), dtype="Int64").where(lambda s: s.index % 500 != 0),
-        "str_dupes": pd.Series([f"S{i}" for i in np.concatenate([base, base[:5]])]),
-        "sparse_ints": pd.Series(np.concatenate([base * 10**12, [0, 0]])),  # range too wide for the bitmap
-    }[ids]
-    rows, distinct, nulls = count_duplicates(open_table(pd.DataFrame({"u": values})), "u")
-    assert (rows, distinct, nulls) == (len(values), values.dropna().nunique(), int(values.isna().sum()))
-
-
 def test_acceptance_rates_per_arm(frame):
     rng = np.random.default_rng(8)
     df = frame.assign(accepted=np.where(frame["arm"] == "control", 0, rng.random(len(frame)) < 0.4).astype(int))
