@@ -340,10 +340,12 @@ class CrossFit:
     arms : list[str]
         Arm labels, control first; the column order of the matrices below.
     cate : ndarray of shape (n, n_arms)
-        Predicted effect of each arm on the outcome against control (column 0 is 0), outcome units. For a binary
-        outcome it is bounded to ``[-mu[:, 0], 1 - mu[:, 0]]`` (a probability stays a probability).
+        Predicted effect of each arm on the outcome against control (column 0 is 0), outcome units, out of fold.
+        With the DR learner it is the contrast ``mu[:, a] - mu[:, 0]`` of the learner's own cross-fitted outcome
+        model (see :class:`UpliftModel`); with the causal forest it is the forest's effect. For a binary outcome
+        it lies in ``[-mu[:, 0], 1 - mu[:, 0]]`` (a probability stays a probability).
     mu : ndarray of shape (n, n_arms)
-        Predicted outcome under each arm.
+        Predicted outcome under each arm, out of fold.
     accept : ndarray of shape (n, n_arms)
         Predicted probability of accepting each arm's offer (0 for control; 1 if acceptance is not recorded).
     propensity : ndarray of shape (n_arms,)
@@ -354,6 +356,10 @@ class CrossFit:
         Wall time of the fit.
     nuisance_rows : int or None
         The cap on the rows each nuisance model was fitted on, if it bound (None: every training row was used).
+    cate_dr : ndarray of shape (n, n_arms) or None
+        DR learner only: the effect of EconML's final model (a regression of the doubly-robust pseudo-outcomes on
+        the features). A cross-check, not used downstream: its final stage was fitted on every row's
+        pseudo-outcome, so it is not an out-of-fold prediction.
     """
 
     arms: list[str]
@@ -364,6 +370,7 @@ class CrossFit:
     fold: np.ndarray
     seconds: float
     nuisance_rows: int | None = None
+    cate_dr: np.ndarray | None = None
 
 
 def _subsample(idx: np.ndarray, strata: np.ndarray, max_rows: int | None, rng: np.random.Generator) -> np.ndarray:
@@ -397,9 +404,14 @@ def _nuisance_splits(t: np.ndarray, y: np.ndarray, binary: bool, n_splits: int, 
     other folds, sampled down to ``max_rows`` by :func:`_subsample`. Train and test never overlap.
     """
     strata = t * 2 + y.astype(np.int64) if binary else t
-    fold = _folds(strata, n_splits, rng)
+    return _capped_splits(_folds(strata, n_splits, rng), strata, max_rows, rng)
+
+
+def _capped_splits(fold: np.ndarray, strata: np.ndarray, max_rows: int | None,
+                   rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(training rows sampled down to ``max_rows`` by stratum, test rows) for each fold label 0..K-1."""
     out = []
-    for f in range(n_splits):
+    for f in range(int(fold.max()) + 1):
         train = np.flatnonzero(fold != f)
         out.append((_subsample(train, strata[train], max_rows, rng), np.flatnonzero(fold == f)))
     return out
@@ -431,6 +443,19 @@ def _hgb_regressor(seed: int) -> Any:
                                          early_stopping=True, n_iter_no_change=5, random_state=seed)
 
 
+def _outcome_model(binary: bool, seed: int) -> Any:
+    """The outcome model of the DR learner, whose arm contrasts are the CATE (an S-learner: one model on
+    ``[X, one-hot arms]``). Logistic loss for a binary outcome. Up to 300 rounds at learning rate 0.1, stopped
+    when the log-loss on a 10% validation split has not improved for 10 rounds: the number of rounds follows the
+    data instead of a fixed small cap (the nuisance GBMs' 40 rounds at rate 0.2 stopped after 25-35 rounds and
+    flattened the arm contrasts)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    cls = HistGradientBoostingClassifier if binary else HistGradientBoostingRegressor
+    return cls(max_iter=300, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=200, early_stopping=True,
+               n_iter_no_change=10, random_state=seed)
+
+
 def _final_regressor(seed: int) -> Any:
     """CATE (final-stage) regressor on the noisy doubly-robust pseudo-outcomes: small, heavily regularised trees."""
     from sklearn.ensemble import HistGradientBoostingRegressor
@@ -441,19 +466,21 @@ def _final_regressor(seed: int) -> Any:
 
 
 def _fit_cate(learner: str, X: np.ndarray, t: np.ndarray, y: np.ndarray, proba: tuple[float, ...], binary: bool,
-              seed: int, max_rows: int | None = None) -> Any:
-    """Fit EconML on training rows; ``t`` holds integer arm codes 0..K-1 (0 = control).
+              seed: int, max_rows: int | None = None, cv: list[tuple[np.ndarray, np.ndarray]] | None = None) -> Any:
+    """Fit EconML on ``X``; ``t`` holds integer arm codes 0..K-1 (0 = control).
 
-    EconML's two inner folds are stratified by arm (and outcome); each outcome model is fitted on at most
-    ``max_rows`` rows of its training side (:func:`_nuisance_splits`), the final model on every row.
+    ``cv`` gives EconML's cross-fitting folds (train, test); by default two folds stratified by arm (and
+    outcome). Each outcome model is fitted on at most ``max_rows`` rows of its training side
+    (:func:`_nuisance_splits`), the final model on every row.
     """
-    cv = _nuisance_splits(t, y, binary, 2, max_rows, np.random.default_rng(seed))
+    if cv is None:
+        cv = _nuisance_splits(t, y, binary, 2, max_rows, np.random.default_rng(seed))
     if learner == "dr":
         from econml.dr import DRLearner
 
         est = DRLearner(
             model_propensity=KnownPropensity(proba),
-            model_regression=_hgb_classifier(seed) if binary else _hgb_regressor(seed),
+            model_regression=_outcome_model(binary, seed),
             model_final=_final_regressor(seed + 1),
             discrete_outcome=binary,
             categories=list(range(len(proba))),
@@ -484,8 +511,7 @@ def _fit_cate(learner: str, X: np.ndarray, t: np.ndarray, y: np.ndarray, proba: 
 
 def _fit_outcome(X: np.ndarray, t: np.ndarray, y: np.ndarray, k: int, binary: bool, seed: int) -> Any:
     onehot = np.eye(k)[t]
-    model = _hgb_classifier(seed) if binary else _hgb_regressor(seed)
-    return model.fit(np.hstack([X, onehot]), y)
+    return _outcome_model(binary, seed).fit(np.hstack([X, onehot]), y)
 
 
 def _predict_outcome(model: Any, X: np.ndarray, arm_code: int, k: int, binary: bool) -> np.ndarray:
@@ -495,27 +521,28 @@ def _predict_outcome(model: Any, X: np.ndarray, arm_code: int, k: int, binary: b
     return model.predict_proba(Z)[:, 1] if binary else model.predict(Z)
 
 
-def _outcome_predictions(est: Any, data: UpliftData, t: np.ndarray, tr: np.ndarray, te: np.ndarray, k: int,
-                         seed: int, learner: str) -> np.ndarray:
-    """Predicted outcome under every arm for the held-out rows, shape (n_te, k).
+def _predict_arms(models: Sequence[Any], X: np.ndarray, k: int, binary: bool) -> np.ndarray:
+    """Predicted outcome under every arm, shape (n, k), from S-learner models whose input is
+    ``[X, one-hot of the arms but control]`` (EconML's layout), averaged over ``models``."""
+    out = np.zeros((X.shape[0], k))
+    for j in range(k):
+        onehot = np.zeros((X.shape[0], k - 1), dtype=X.dtype)  # Z keeps X's dtype: no float64 copy
+        if j > 0:
+            onehot[:, j - 1] = 1.0
+        Z = np.hstack([X, onehot])
+        for m in models:
+            out[:, j] += m.predict_proba(Z)[:, 1] if binary else m.predict(Z)
+        del Z
+    return out / len(models)
 
-    With the DR learner these come from EconML's own fitted outcome models (``models_regression``, fitted on the
-    training folds only, input ``[X, one-hot of the arms but control]``), averaged over its inner folds; the causal
-    forest has no per-arm outcome model, so one is fitted on the training folds.
-    """
-    X_te = data.X[te]
-    out = np.zeros((X_te.shape[0], k))
-    if learner == "dr":
-        models = [m for per_iter in est.models_regression for m in per_iter]
-        for j in range(k):
-            onehot = np.zeros((X_te.shape[0], k - 1), dtype=X_te.dtype)  # Z keeps X's dtype: no float64 copy
-            if j > 0:
-                onehot[:, j - 1] = 1.0
-            Z = np.hstack([X_te, onehot])
-            preds = [m.predict_proba(Z)[:, 1] if data.binary else m.predict(Z) for m in models]
-            out[:, j] = np.mean(preds, axis=0)
-        return out
+
+def _outcome_predictions(data: UpliftData, t: np.ndarray, tr: np.ndarray, te: np.ndarray, k: int,
+                         seed: int) -> np.ndarray:
+    """Predicted outcome under every arm for the held-out rows ``te`` from an outcome model fitted on the
+    training rows ``tr`` (the causal forest has no per-arm outcome model of its own), shape (n_te, k)."""
     om = _fit_outcome(data.X[tr], t[tr], data.y[tr], k, data.binary, seed)
+    out = np.zeros((int(np.sum(te)), k))
+    X_te = data.X[te]
     for j in range(k):
         out[:, j] = _predict_outcome(om, X_te, j, k, data.binary)
     return out
@@ -544,7 +571,15 @@ class UpliftModel:
     propensity : sequence of float
         Known assignment probability of each arm (the design's weights), same order.
     learner : {"dr", "causal_forest"}
-        EconML's ``DRLearner`` with histogram-GBM nuisance and final models, or ``CausalForestDML``.
+        ``"dr"``: one EconML ``DRLearner`` fit whose cross-fitting folds are ours (known propensities; outcome model
+        one early-stopped histogram GBM on ``[X, arm]``). Each subscriber's outcome under every arm is predicted
+        by the fold model that did not see them, and the CATE is the contrast of these predictions,
+        ``mu_a(x) - mu_0(x)``: for a binary outcome the model works on the log-odds scale, so an arm's effect
+        shrinks with the subscriber's own risk and can never exceed it, and no propensity-weighted residual enters
+        it. The regression of EconML's final model on the doubly-robust pseudo-outcomes is kept as a cross-check
+        (``CrossFit.cate_dr``): on the simulator its policies were worse, it over-predicts benefits in the tails
+        (docs/uplift.md). ``"causal_forest"``: EconML's ``CausalForestDML`` fitted on the other folds, its effect
+        predicted on the held-out fold.
     n_folds : int
         Cross-fitting folds: each subscriber's predictions come from models fitted on the other folds.
     rng : Generator, int or None
@@ -554,7 +589,7 @@ class UpliftModel:
         default because on a shared machine OpenMP's spinning threads slow down several-fold under contention.
     nuisance_rows : int or None
         Most rows each outcome and acceptance model is fitted on (stratified sample of its training side; the
-        predictions still cover every held-out row and the final CATE model sees every row). ``None``: no cap.
+        predictions still cover every held-out row and EconML's final model sees every row). ``None``: no cap.
 
     Attributes
     ----------
@@ -588,43 +623,68 @@ class UpliftModel:
         code = {a: i for i, a in enumerate(arms)}
         t = np.array([code[a] for a in data.arm]) if data.arm.dtype.kind != "i" else data.arm
         proba = tuple(float(p) for p in self.propensity)
-        fold = _folds(data.arm, self.n_folds, gen)
         n = data.y.size
         cate = np.zeros((n, k))
         mu = np.zeros((n, k))
+        cate_dr = None
+        # folds stratified by arm and (binary) outcome; each nuisance model's training side is capped
+        strata = t * 2 + data.y.astype(np.int64) if data.binary else t
+        fold = _folds(strata, self.n_folds, gen)
+        seed = int(gen.integers(2**31 - 1))
+        with warnings.catch_warnings():
+            # EconML passes a column vector to scikit-learn (DataConversionWarning); nothing to act on.
+            warnings.simplefilter("ignore", category=DataConversionWarning)
+            if self.learner == "dr":
+                # One EconML fit whose cross-fitting folds are ours: the outcome model of fold f is fitted on
+                # the other folds (sampled down to the cap) and predicts every row of fold f, under every arm.
+                cv = _capped_splits(fold, strata, self.nuisance_rows, np.random.default_rng(seed))
+                est = _fit_cate("dr", data.X, t, data.y, proba, data.binary, seed, cv=cv)
+                models = est.models_regression[0]  # one model per fold, in the order of cv
+                for f, (_, te_idx) in enumerate(cv):
+                    mu[te_idx] = _predict_arms([models[f]], data.X[te_idx], k, data.binary)
+                cate = mu - mu[:, [0]]
+                cate_dr = np.zeros((n, k))
+                for j in range(1, k):
+                    cate_dr[:, j] = np.ravel(est.effect(data.X, T0=0, T1=j))
+                del est, models
+            else:
+                for f in range(self.n_folds):
+                    tr, te = fold != f, fold == f
+                    s_f = seed + 7 * f
+                    est = _fit_cate(self.learner, data.X[tr], t[tr], data.y[tr], proba, data.binary, s_f,
+                                    max_rows=self.nuisance_rows)
+                    for j in range(1, k):
+                        cate[te, j] = np.ravel(est.effect(data.X[te], T0=0, T1=j))
+                    mu[te] = _outcome_predictions(data, t, tr, te, k, s_f + 2)
+                    del est
         accept = np.zeros((n, k))
         if data.accepted is None:
             accept[:, 1:] = 1.0
-        for f in range(self.n_folds):
-            tr, te = fold != f, fold == f
-            seed = int(gen.integers(2**31 - 1))
-            with warnings.catch_warnings():
-                # EconML passes a column vector to scikit-learn (DataConversionWarning); nothing to act on.
-                warnings.simplefilter("ignore", category=DataConversionWarning)
-                est = _fit_cate(self.learner, data.X[tr], t[tr], data.y[tr], proba, data.binary, seed,
-                                max_rows=self.nuisance_rows)
-            for j in range(1, k):
-                cate[te, j] = np.ravel(est.effect(data.X[te], T0=0, T1=j))
-            mu[te] = _outcome_predictions(est, data, t, tr, te, k, seed + 2, self.learner)
-            if data.accepted is not None:
+        else:
+            for f in range(self.n_folds):
+                te = fold == f
                 X_te = data.X[te]
                 for j in range(1, k):
-                    rows = np.flatnonzero(tr & (t == j))  # sampled before copying the rows of X
-                    rows = _subsample(rows, data.accepted[rows], self.nuisance_rows,
-                                      np.random.default_rng(seed + 3 + j))
-                    accept[te, j] = _fit_predict_accept(data.X[rows], data.accepted[rows], X_te, seed + 3 + j)
+                    rows = np.flatnonzero((fold != f) & (t == j))  # sampled before copying the rows of X
+                    s_fj = seed + 3 + j + 7 * f
+                    rows = _subsample(rows, data.accepted[rows], self.nuisance_rows, np.random.default_rng(s_fj))
+                    accept[te, j] = _fit_predict_accept(data.X[rows], data.accepted[rows], X_te, s_fj)
                 del X_te
         if data.binary:
-            # A probability difference is bounded by the control probability: mu_0 + tau must stay in [0, 1].
-            # The DR final model does not know that; without the bound, noise gives subscribers who would stay
-            # anyway (mu_0 near 0) reductions in churn larger than their churn risk.
+            # A probability difference is bounded by the control probability: mu_0 + tau must stay in [0, 1]
+            # (the DR learner's contrasts satisfy it by construction; the causal forest's need the clip).
             cate = np.clip(cate, -mu[:, [0]], 1.0 - mu[:, [0]])
-        # the largest training side of any nuisance model: an inner fold's, or one arm's rows (acceptance)
-        largest = max(max(int((fold != f).sum()) // 2, *(int(((fold != f) & (t == j)).sum()) for j in range(1, k)))
-                      for f in range(self.n_folds))
+        # the largest training side of any nuisance model: a fold's complement (outcome model; inner folds of
+        # the causal forest halve it), or one arm's rows in it (acceptance)
+        outcome_side = max(int((fold != f).sum()) for f in range(self.n_folds))
+        if self.learner != "dr":
+            outcome_side //= 2
+        largest = max(outcome_side, *(int(((fold != f) & (t == j)).sum())
+                                      for f in range(self.n_folds) for j in range(1, k)))
         capped = self.nuisance_rows if self.nuisance_rows is not None and largest > self.nuisance_rows else None
         self.crossfit_ = CrossFit(arms=arms, cate=cate, mu=mu, accept=accept, propensity=np.asarray(proba),
-                                  fold=fold, seconds=time.perf_counter() - t0, nuisance_rows=capped)
+                                  fold=fold, seconds=time.perf_counter() - t0, nuisance_rows=capped,
+                                  cate_dr=cate_dr)
         return self
 
 

@@ -406,9 +406,15 @@ def blp_test(
     cols = [np.ones_like(y_)]
     if baseline is not None:
         cols.append(np.asarray(baseline, dtype=float))
-    cols += [t_ - e, (t_ - e) * (s_ - s_.mean())]
+    cols.append(t_ - e)
+    constant = bool(np.ptp(s_) == 0)  # a score without variation has no slope to estimate
+    if not constant:
+        cols.append((t_ - e) * (s_ - s_.mean()))
     X = np.column_stack(cols)
     fit = sm.WLS(y_, X, weights=1.0 / (e * (1 - e))).fit(cov_type="HC1")
+    if constant:
+        b1, se1, b2, se2 = float(fit.params[-1]), float(fit.bse[-1]), float("nan"), float("nan")
+        return BLPTest(beta1=b1, beta1_se=se1, beta2=b2, beta2_se=se2, pvalue_heterogeneity=float("nan"))
     b1, b2 = float(fit.params[-2]), float(fit.params[-1])
     se1, se2 = float(fit.bse[-2]), float(fit.bse[-1])
     p = float(stats.norm.sf(b2 / se2)) if se2 > 0 else float("nan")

@@ -269,3 +269,15 @@ def test_does_not_mutate_inputs():
     pd.testing.assert_series_equal(y, before[0])
     np.testing.assert_array_equal(s, before[1])
     np.testing.assert_array_equal(t, before[2])
+
+
+def test_blp_with_a_constant_score_reports_no_slope():
+    """A score without variation (e.g. an outcome model that never split on the arm) has no slope: beta2 and its
+    p-value are NaN, and beta1 is then the plain weighted ATE regression coefficient (0.5 here by construction)."""
+    rng = np.random.default_rng(0)
+    n = 4000
+    t = rng.integers(0, 2, n)
+    y = 0.5 * t + rng.normal(size=n)
+    r = blp_test(y, np.zeros(n), t, 0.5)
+    assert np.isnan(r.beta2) and np.isnan(r.pvalue_heterogeneity)
+    assert abs(r.beta1 - 0.5) < 4 * r.beta1_se
