@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from experiments import data as data_mod
 from experiments import stats
 from experiments.design import ExperimentDesign, Metric
@@ -246,7 +244,7 @@ def analyze_metric(m: Metric, s: dict[str, stats.SuffStats], control: str, alpha
     return MetricResult(m.name, m.kind, m.role, m.direction, arms, omnibus, comps, ni, cup)
 
 
-def _with_adjusted(comps: list[stats.Comparison], adjusted: np.ndarray) -> list[stats.Comparison]:
+def _with_adjusted(comps: list[stats.Comparison], adjusted: Sequence[float]) -> list[stats.Comparison]:
     return [dataclasses.replace(c, p_adjusted=float(p)) for c, p in zip(comps, adjusted, strict=True)]
 
 
@@ -332,9 +330,9 @@ def analyze(design: ExperimentDesign, data: Any = None, *, as_of: date | None = 
     for m, cols in zip(design.metrics, _metric_columns(design, as_of), strict=True):
         res = analyze_metric(m, pool(agg, m.name, arms), design.control, alpha)
         if m.role == "guardrail":
-            adjusted = np.full(len(res.comparisons), math.nan)
+            adjusted: Sequence[float] = [math.nan] * len(res.comparisons)
         else:
-            adjusted = stats.adjust_pvalues([c.p_value for c in res.comparisons], design.analysis.correction)
+            adjusted = stats.adjust_pvalues([c.p_value for c in res.comparisons], design.analysis.correction).tolist()
         excluded = sum(units.values()) - _total(agg, f"{m.name}__n")
         res = dataclasses.replace(res, comparisons=_with_adjusted(res.comparisons, adjusted),
                                   excluded_immature=excluded if cols.mature_before else 0,

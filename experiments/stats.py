@@ -20,13 +20,16 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from experiments.errors import DesignError
 from experiments.literals import Correction, Direction, check_literal
 
+if TYPE_CHECKING:
+    import numpy as np
+
+# NumPy and SciPy are imported where they are used: ``retention analyze`` starts its DuckDB scan first, and both
+# arrive in the background meanwhile (see preload()).
 # scipy.special instead of scipy.stats: the same functions scipy.stats calls, at a fraction of the import time. It is
 # imported on first use, or in the background by preload() while the engine scans the data (the CLI's start-up counts
 # in whole-process benchmarks: importing scipy.special takes ~0.3 s, as long as a 10M-row aggregation).
@@ -46,7 +49,7 @@ def preload() -> None:
     """
     import sys
 
-    if "scipy.special" not in sys.modules:
+    if "scipy.special" not in sys.modules:  # importing it imports NumPy first
         threading.Thread(target=_special, name="preload-scipy-special").start()
 
 
@@ -106,6 +109,8 @@ class SuffStats:
     @classmethod
     def from_values(cls, y: Sequence[float] | np.ndarray, x: Sequence[float] | np.ndarray | None = None) -> SuffStats:
         """Sufficient statistics of raw values (for tests and small data)."""
+        import numpy as np
+
         y = np.asarray(y, dtype=float)
         if x is None:
             return cls(float(y.size), float(y.sum()), float((y * y).sum()))
@@ -199,6 +204,8 @@ def srm_test(counts: Mapping[str, float], weights: Mapping[str, float], alpha: f
     >>> round(r.p_value, 4), r.ok
     (0.0477, True)
     """
+    import numpy as np
+
     arms = tuple(weights)
     obs = np.array([float(counts.get(a, 0)) for a in arms])
     w = np.array([float(weights[a]) for a in arms])
@@ -246,6 +253,8 @@ def chi2_independence(n: Sequence[float], successes: Sequence[float]) -> Chi2Res
     >>> round(chi2_independence([100, 100], [14, 20]).p_value, 2)
     0.26
     """
+    import numpy as np
+
     n_ = np.asarray(n, dtype=float)
     k_ = np.asarray(successes, dtype=float)
     table = np.column_stack([k_, n_ - k_])
@@ -470,6 +479,8 @@ def adjust_pvalues(p_values: Sequence[float], method: Correction = "holm") -> np
     >>> adjust_pvalues([0.005, 0.01, 0.03, 0.04, 0.55, 0.6], "holm").round(4).tolist()
     [0.03, 0.05, 0.12, 0.12, 1.0, 1.0]
     """
+    import numpy as np
+
     check_literal(method, Correction, "analysis.correction")
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
