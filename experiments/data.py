@@ -60,9 +60,68 @@ def open_table(source: Any, *, base_dir: str | Path | None = None) -> ir.Table:
         return source
     if isinstance(source, pd.DataFrame):
         return _duckdb().create_table(ibis.util.gen_name("frame"), source, temp=True)
+    where = locate(source, base_dir=base_dir)
+    if where.format == "duckdb":
+        con = ibis.duckdb.connect(str(where.path), read_only=True)
+        if where.table not in con.list_tables():
+            raise DataError(f"DuckDB database {str(where.path)!r} has no table {where.table!r}"
+                            f"{close_matches(where.table or '', con.list_tables())}")
+        return con.table(where.table)
+    con = _duckdb()
+    try:
+        if where.format == "parquet":
+            return con.read_parquet(str(where.path))
+        return con.read_csv(str(where.path))
+    except Exception as exc:  # the engine's own message says what is wrong with the file
+        raise DataError(f"cannot read {str(where.path)!r}: {str(exc).splitlines()[0]}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a file or database source is, once checked.
+
+    Attributes
+    ----------
+    format : {"parquet", "csv", "duckdb"}
+        How to read it.
+    path : Path
+        The file, folder (Parquet: every ``*.parquet`` below it), glob, or DuckDB database file.
+    table : str or None
+        The table of a DuckDB database.
+    """
+
+    format: str
+    path: Path
+    table: str | None = None
+
+
+def locate(source: str | Path, *, base_dir: str | Path | None = None) -> Location:
+    """Resolve a design's ``data.source`` (relative to ``base_dir``) and check that it exists and can be read.
+
+    Raises
+    ------
+    DataError
+        The file or database does not exist, the scheme or suffix is not supported, or a DuckDB URL names no table.
+
+    Examples
+    --------
+    >>> locate("duckdb:///tmp/x.db")
+    Traceback (most recent call last):
+    ...
+    experiments.errors.DataError: source 'duckdb:///tmp/x.db': name the table, e.g. duckdb:///path/to.db?table=outcomes
+    """
     text = str(source)
     if text.startswith("duckdb://"):
-        return _open_duckdb_url(text, base_dir)
+        db, _, query = text.removeprefix("duckdb://").partition("?")
+        table = parse_qs(query).get("table", [None])[0]
+        if not table:
+            raise DataError(f"source {text!r}: name the table, e.g. duckdb:///path/to.db?table=outcomes")
+        path = Path(db)
+        if not path.is_absolute() and base_dir is not None:
+            path = Path(base_dir) / path
+        if not path.exists():
+            raise DataError(f"DuckDB database {str(path)!r} does not exist; check the source URL")
+        return Location("duckdb", path, table)
     if "://" in text:
         raise DataError(f"source {text!r}: scheme not supported; use a .parquet or .csv path, "
                         "duckdb:///path/to.db?table=name, or pass an Ibis table (e.g. from ibis.pyspark)")
@@ -74,35 +133,13 @@ def open_table(source: Any, *, base_dir: str | Path | None = None) -> ir.Table:
         raise DataError(f"data source {str(path)!r} does not exist; check data.source in the design "
                         "(relative paths are relative to the design file) or pass --data")
     suffix = path.suffix.lower()
-    con = _duckdb()
-    try:
-        if suffix == ".parquet" or (path.is_dir() and not is_glob):
-            return con.read_parquet(str(path))
-        if suffix in {".csv", ".tsv"} or text.endswith(".csv.gz"):
-            return con.read_csv(str(path))
-    except Exception as exc:  # the engine's own message says what is wrong with the file
-        raise DataError(f"cannot read {str(path)!r}: {str(exc).splitlines()[0]}") from None
+    if path.is_dir() and not is_glob:
+        return Location("parquet", path / "**" / "*.parquet")
+    if suffix == ".parquet":
+        return Location("parquet", path)
+    if suffix in {".csv", ".tsv"} or text.endswith(".csv.gz"):
+        return Location("csv", path)
     raise DataError(f"data source {str(path)!r}: unsupported file type {suffix!r}; use .parquet or .csv")
-
-
-def _open_duckdb_url(url: str, base_dir: str | Path | None) -> ir.Table:
-    import ibis
-
-    rest = url.removeprefix("duckdb://")
-    db, _, query = rest.partition("?")
-    table = parse_qs(query).get("table", [None])[0]
-    if not table:
-        raise DataError(f"source {url!r}: name the table, e.g. duckdb:///path/to.db?table=outcomes")
-    path = Path(db)
-    if not path.is_absolute() and base_dir is not None:
-        path = Path(base_dir) / path
-    if not path.exists():
-        raise DataError(f"DuckDB database {str(path)!r} does not exist; check the source URL")
-    con = ibis.duckdb.connect(str(path), read_only=True)
-    if table not in con.list_tables():
-        hint = close_matches(table, con.list_tables())
-        raise DataError(f"DuckDB database {str(path)!r} has no table {table!r}{hint}")
-    return con.table(table)
 
 
 def require_columns(table: ir.Table, columns: Mapping[str, str | None], source: str = "data") -> None:

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from experiments.data import BITMAP_MAX_RANGE, MetricColumns
+from experiments.data import BITMAP_MAX_RANGE, MetricColumns, locate
 from experiments.errors import DataError, close_matches
 
 if TYPE_CHECKING:
@@ -338,48 +338,16 @@ def open_source(source: Any, *, base_dir: str | Path | None = None) -> Source:
         con = _connect()
         con.register("frame", source)
         return DuckDBSource(con, "frame", "the DataFrame")
-    text = str(source)
-    if text.startswith("duckdb://"):
-        return _open_duckdb_url(text, base_dir)
-    if "://" in text:
-        raise DataError(f"source {text!r}: scheme not supported; use a .parquet or .csv path, "
-                        "duckdb:///path/to.db?table=name, or pass an Ibis table (e.g. from ibis.pyspark)")
-    path = Path(text).expanduser()
-    if not path.is_absolute() and base_dir is not None:
-        path = Path(base_dir) / path
-    is_glob = any(ch in path.name for ch in "*?[")
-    if not is_glob and not path.exists():
-        raise DataError(f"data source {str(path)!r} does not exist; check data.source in the design "
-                        "(relative paths are relative to the design file) or pass --data")
-    suffix = path.suffix.lower()
-    label = repr(str(path))
-    if path.is_dir() and not is_glob:
-        return DuckDBSource(_connect(), f"read_parquet({_literal(str(path / '**' / '*.parquet'))})", label)
-    if suffix == ".parquet":
-        return DuckDBSource(_connect(), f"read_parquet({_literal(str(path))})", label)
-    if suffix in {".csv", ".tsv"} or text.endswith(".csv.gz"):
-        return DuckDBSource(_connect(), f"read_csv({_literal(str(path))})", label)
-    raise DataError(f"data source {str(path)!r}: unsupported file type {suffix!r}; use .parquet or .csv")
+    where = locate(source, base_dir=base_dir)
+    if where.format == "duckdb":
+        import duckdb
 
-
-def _open_duckdb_url(url: str, base_dir: str | Path | None) -> DuckDBSource:
-    from urllib.parse import parse_qs
-
-    import duckdb
-
-    rest = url.removeprefix("duckdb://")
-    db, _, query = rest.partition("?")
-    table = parse_qs(query).get("table", [None])[0]
-    if not table:
-        raise DataError(f"source {url!r}: name the table, e.g. duckdb:///path/to.db?table=outcomes")
-    path = Path(db)
-    if not path.is_absolute() and base_dir is not None:
-        path = Path(base_dir) / path
-    if not path.exists():
-        raise DataError(f"DuckDB database {str(path)!r} does not exist; check the source URL")
-    con = duckdb.connect(str(path), read_only=True)
-    con.execute("SET enable_progress_bar = false")
-    tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
-    if table not in tables:
-        raise DataError(f"DuckDB database {str(path)!r} has no table {table!r}{close_matches(table, tables)}")
-    return DuckDBSource(con, _ident(table), f"table {table!r} of {str(path)!r}")
+        con = duckdb.connect(str(where.path), read_only=True)
+        con.execute("SET enable_progress_bar = false")
+        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        table = where.table or ""
+        if table not in tables:
+            raise DataError(f"DuckDB database {str(where.path)!r} has no table {table!r}{close_matches(table, tables)}")
+        return DuckDBSource(con, _ident(table), f"table {table!r} of {str(where.path)!r}")
+    reader = "read_parquet" if where.format == "parquet" else "read_csv"
+    return DuckDBSource(_connect(), f"{reader}({_literal(str(where.path))})", repr(str(where.path)))
