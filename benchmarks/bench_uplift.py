@@ -67,10 +67,18 @@ def stage_ours(path: Path, truth: Path, rows: int | None, threads: int, n_bootst
 
     t0 = time.perf_counter()
     d = design(path, n_bootstrap)
-    data = pd.read_parquet(path) if rows is None else pd.read_parquet(path).head(rows)
-    t_read = time.perf_counter() - t0
-    res = analyze_uplift(d, data, rng=0, refute=False, n_threads=threads)
-    total = time.perf_counter() - t0
+    if rows is None:
+        # the whole file: the pipeline reads it itself, only the columns it needs (as `retention uplift` does)
+        data = None
+        t_read = time.perf_counter() - t0
+        res = analyze_uplift(d, rng=0, refute=False, n_threads=threads)
+        total = time.perf_counter() - t0
+        data = pd.read_parquet(path, columns=["subscriber_id", "monthly_margin"])
+    else:
+        data = pd.read_parquet(path).head(rows)
+        t_read = time.perf_counter() - t0
+        res = analyze_uplift(d, data, rng=0, refute=False, n_threads=threads)
+        total = time.perf_counter() - t0
     te = pd.read_parquet(truth).set_index("subscriber_id").loc[data["subscriber_id"]]
     v = retention_value(d, data)
     n = len(data)
@@ -91,6 +99,7 @@ def stage_ours(path: Path, truth: Path, rows: int | None, threads: int, n_bootst
             "cate_truth_corr": corr, "policy_dr_value": res.policy.value.value,
             "policy_dr_ci": list(res.policy.value.ci), "share": res.policy.share,
             "discount_share_among_stayers": float(np.mean(res.policy.choice[stay] == 2)),
+            "blp_slope": {a: ev.blp.beta2 for a, ev in res.arms.items()},
             "rules": res.policy.rules}
 
 

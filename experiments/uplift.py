@@ -45,11 +45,15 @@ MAX_CATEGORY_LEVELS = 50
 VALUE_COLUMN = "__value_of_retention__"
 #: Most rows any one nuisance model (outcome or acceptance GBM) is fitted on. Above it the model's training side is a
 #: stratified random sample (by arm, and by outcome for a binary metric); its predictions still cover every held-out
-#: row, so cross-fitting stays honest and the final CATE model still sees every row. With 2 x 2 folds it starts to
-#: bind above 400k subscribers. The nuisance GBMs are small (15 leaves, <= 40 rounds): at 1M subscribers fitting
-#: them on 100k instead of 250k rows did not change the policy's value or the CATE-truth correlations beyond noise
-#: (docs/uplift.md) and removes about a third of the fit time.
-NUISANCE_MAX_ROWS = 100_000
+#: row, so cross-fitting stays honest. With 2 folds it starts to bind above 500k subscribers. The outcome model's arm
+#: contrasts are the CATE, and they keep improving with rows: at 1M subscribers (20 features) its CATE-truth
+#: correlations were 0.83 / 0.64 with 100k rows, 0.87 / 0.66 with 250k and 0.90 / 0.72 with all 500k, the policy's
+#: share of the oracle 0.876, 0.917 and 0.934, for 10, 21 and 39 s of fitting and predicting (docs/uplift.md).
+NUISANCE_MAX_ROWS = 250_000
+#: Most rows an acceptance model is fitted on (one per arm and fold; a small GBM). Acceptance is well predicted from
+#: far fewer rows than the outcome's arm contrasts: at 1M subscribers the policy built from the true benefits and
+#: these estimated acceptance probabilities reached 0.99 of the oracle.
+ACCEPT_MAX_ROWS = 100_000
 
 
 class KnownPropensity(ClassifierMixin, BaseEstimator):
@@ -356,10 +360,9 @@ class CrossFit:
         Wall time of the fit.
     nuisance_rows : int or None
         The cap on the rows each nuisance model was fitted on, if it bound (None: every training row was used).
-    cate_dr : ndarray of shape (n, n_arms) or None
-        DR learner only: the effect of EconML's final model (a regression of the doubly-robust pseudo-outcomes on
-        the features). A cross-check, not used downstream: its final stage was fitted on every row's
-        pseudo-outcome, so it is not an out-of-fold prediction.
+    ate_econml : ndarray of shape (n_arms,) or None
+        DR learner only: EconML's own doubly-robust average effect of each arm against control (column 0 is 0),
+        from the same out-of-fold outcome predictions; it equals :func:`average_effects` (a cross-check).
     """
 
     arms: list[str]
@@ -370,7 +373,7 @@ class CrossFit:
     fold: np.ndarray
     seconds: float
     nuisance_rows: int | None = None
-    cate_dr: np.ndarray | None = None
+    ate_econml: np.ndarray | None = None
 
 
 def _subsample(idx: np.ndarray, strata: np.ndarray, max_rows: int | None, rng: np.random.Generator) -> np.ndarray:
@@ -443,17 +446,56 @@ def _hgb_regressor(seed: int) -> Any:
                                          early_stopping=True, n_iter_no_change=5, random_state=seed)
 
 
-def _outcome_model(binary: bool, seed: int) -> Any:
-    """The outcome model of the DR learner, whose arm contrasts are the CATE (an S-learner: one model on
-    ``[X, one-hot arms]``). Logistic loss for a binary outcome. Up to 300 rounds at learning rate 0.1, stopped
-    when the log-loss on a 10% validation split has not improved for 10 rounds: the number of rounds follows the
-    data instead of a fixed small cap (the nuisance GBMs' 40 rounds at rate 0.2 stopped after 25-35 rounds and
-    flattened the arm contrasts)."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+class OutcomeRegressor(BaseEstimator):
+    """The outcome model of the DR learner, whose arm contrasts are the CATE: an S-learner (one histogram GBM on
+    ``[X, one-hot arms]``); :class:`OutcomeClassifier` (logistic loss) for a binary outcome.
 
-    cls = HistGradientBoostingClassifier if binary else HistGradientBoostingRegressor
-    return cls(max_iter=300, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=200, early_stopping=True,
-               n_iter_no_change=10, random_state=seed)
+    Up to 300 rounds at learning rate 0.1, stopped when the loss on a 10% validation split has not improved for
+    10 rounds: the number of rounds follows the data instead of a fixed small cap (the nuisance GBMs' 40 rounds
+    at rate 0.2 stopped after 25-35 rounds and flattened the arm contrasts). It has no ``score`` method on
+    purpose: EconML then skips scoring the nuisance models on every held-out fold, a full extra prediction pass
+    whose result nothing here uses.
+
+    Parameters
+    ----------
+    random_state : int
+        Seed of the validation split.
+    """
+
+    _binary = False
+
+    def __init__(self, random_state: int = 0):
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> OutcomeRegressor:
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+        cls = HistGradientBoostingClassifier if self._binary else HistGradientBoostingRegressor
+        self.model_ = cls(max_iter=300, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=200,
+                          early_stopping=True, n_iter_no_change=10, random_state=self.random_state)
+        self.model_.fit(X, np.ravel(y), sample_weight=sample_weight)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.model_.predict(X)
+
+
+class OutcomeClassifier(OutcomeRegressor):
+    """:class:`OutcomeRegressor` for a 0/1 outcome: logistic loss, ``predict_proba``."""
+
+    _binary = True
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> OutcomeClassifier:
+        super().fit(X, y, sample_weight)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return self.model_.predict_proba(X)
+
+
+def _outcome_model(binary: bool, seed: int) -> OutcomeRegressor:
+    return OutcomeClassifier(random_state=seed) if binary else OutcomeRegressor(random_state=seed)
 
 
 def _final_regressor(seed: int) -> Any:
@@ -466,28 +508,31 @@ def _final_regressor(seed: int) -> Any:
 
 
 def _fit_cate(learner: str, X: np.ndarray, t: np.ndarray, y: np.ndarray, proba: tuple[float, ...], binary: bool,
-              seed: int, max_rows: int | None = None, cv: list[tuple[np.ndarray, np.ndarray]] | None = None) -> Any:
+              seed: int, max_rows: int | None = None, cv: list[tuple[np.ndarray, np.ndarray]] | None = None,
+              cache_values: bool = False) -> Any:
     """Fit EconML on ``X``; ``t`` holds integer arm codes 0..K-1 (0 = control).
 
     ``cv`` gives EconML's cross-fitting folds (train, test); by default two folds stratified by arm (and
     outcome). Each outcome model is fitted on at most ``max_rows`` rows of its training side
-    (:func:`_nuisance_splits`), the final model on every row.
+    (:func:`_nuisance_splits`), the final model on every row. ``cache_values`` keeps EconML's out-of-fold
+    nuisance values (:func:`_out_of_fold_outcomes` reads them).
     """
     if cv is None:
         cv = _nuisance_splits(t, y, binary, 2, max_rows, np.random.default_rng(seed))
     if learner == "dr":
-        from econml.dr import DRLearner
+        from econml.dr import LinearDRLearner
 
-        est = DRLearner(
+        # The features go in as W (controls): EconML cross-fits the outcome model on [W, arm] and its final stage
+        # is the average effect (X=None), not a second, unused CATE model on every row.
+        est = LinearDRLearner(
             model_propensity=KnownPropensity(proba),
             model_regression=_outcome_model(binary, seed),
-            model_final=_final_regressor(seed + 1),
             discrete_outcome=binary,
             categories=list(range(len(proba))),
             cv=cv,
             random_state=seed,
         )
-        est.fit(y, t, X=X)
+        est.fit(y, t, X=None, W=X, cache_values=cache_values)
         return est
     if learner == "causal_forest":
         from econml.dml import CausalForestDML
@@ -519,6 +564,29 @@ def _predict_outcome(model: Any, X: np.ndarray, arm_code: int, k: int, binary: b
     onehot[:, arm_code] = 1.0
     Z = np.hstack([X, onehot])
     return model.predict_proba(Z)[:, 1] if binary else model.predict(Z)
+
+
+def _out_of_fold_outcomes(est: Any, y: np.ndarray, t: np.ndarray, k: int) -> np.ndarray:
+    """Out-of-fold outcome predictions under every arm, shape (n, k), from a DR learner fitted with
+    ``cache_values=True``.
+
+    EconML caches, for every row and arm ``a``, the doubly-robust value
+    ``Y_a = mu_a + 1{T = a} (y - mu_a) / e_a`` with ``mu_a`` predicted by the fold model that did not see the row
+    and ``e_a`` the (known) propensity. Where ``T != a`` that is ``mu_a`` itself; where ``T = a`` it is solved for
+    ``mu_a = (e_a Y_a - y) / (e_a - 1)``. ``test_uplift_nuisance.py`` checks the result against predicting with
+    the fold models directly, which guards against a change of EconML's internal layout.
+    """
+    cached = est._cached_values
+    if cached is None:  # pragma: no cover - _fit_cate is always called with cache_values=True here
+        raise RuntimeError("the DR learner was fitted without cache_values=True")
+    n = y.size
+    y_dr = np.asarray(cached.nuisances[0], dtype=float).reshape(n, k)
+    e = np.asarray(cached.nuisances[1], dtype=float).reshape(n, k)
+    own = np.arange(k)[None, :] == t[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = np.where(own, (e * y_dr - y[:, None]) / (e - 1.0), y_dr)
+    est._cached_values = None  # release EconML's copies of the data
+    return mu
 
 
 def _predict_arms(models: Sequence[Any], X: np.ndarray, k: int, binary: bool) -> np.ndarray:
@@ -576,10 +644,11 @@ class UpliftModel:
         by the fold model that did not see them, and the CATE is the contrast of these predictions,
         ``mu_a(x) - mu_0(x)``: for a binary outcome the model works on the log-odds scale, so an arm's effect
         shrinks with the subscriber's own risk and can never exceed it, and no propensity-weighted residual enters
-        it. The regression of EconML's final model on the doubly-robust pseudo-outcomes is kept as a cross-check
-        (``CrossFit.cate_dr``): on the simulator its policies were worse, it over-predicts benefits in the tails
-        (docs/uplift.md). ``"causal_forest"``: EconML's ``CausalForestDML`` fitted on the other folds, its effect
-        predicted on the held-out fold.
+        it. A final-stage regression of the doubly-robust pseudo-outcomes on the features (EconML's DR-learner
+        CATE) gave policies of lower value and gave the discount to 3-6% of would-stay-anyway subscribers on the
+        simulator, against 0.1-2% for the contrast (docs/uplift.md); EconML's final stage here is the average
+        effect (``CrossFit.ate_econml``, a cross-check of :func:`average_effects`). ``"causal_forest"``: EconML's
+        ``CausalForestDML`` fitted on the other folds, its effect predicted on the held-out fold.
     n_folds : int
         Cross-fitting folds: each subscriber's predictions come from models fitted on the other folds.
     rng : Generator, int or None
@@ -626,7 +695,7 @@ class UpliftModel:
         n = data.y.size
         cate = np.zeros((n, k))
         mu = np.zeros((n, k))
-        cate_dr = None
+        ate_econml = None
         # folds stratified by arm and (binary) outcome; each nuisance model's training side is capped
         strata = t * 2 + data.y.astype(np.int64) if data.binary else t
         fold = _folds(strata, self.n_folds, gen)
@@ -634,19 +703,20 @@ class UpliftModel:
         with warnings.catch_warnings():
             # EconML passes a column vector to scikit-learn (DataConversionWarning); nothing to act on.
             warnings.simplefilter("ignore", category=DataConversionWarning)
+            # The linear final stage's covariance is singular when every level of a text feature is one-hot
+            # encoded beside its intercept; its effect predictions are still unique and its inference is not used.
+            warnings.filterwarnings("ignore", message="Co-variance matrix is underdetermined", category=UserWarning)
             if self.learner == "dr":
                 # One EconML fit whose cross-fitting folds are ours: the outcome model of fold f is fitted on
                 # the other folds (sampled down to the cap) and predicts every row of fold f, under every arm.
+                # EconML predicts every held-out row under every arm to build its pseudo-outcomes; those
+                # out-of-fold predictions are read back (_out_of_fold_outcomes) instead of predicting twice.
                 cv = _capped_splits(fold, strata, self.nuisance_rows, np.random.default_rng(seed))
-                est = _fit_cate("dr", data.X, t, data.y, proba, data.binary, seed, cv=cv)
-                models = est.models_regression[0]  # one model per fold, in the order of cv
-                for f, (_, te_idx) in enumerate(cv):
-                    mu[te_idx] = _predict_arms([models[f]], data.X[te_idx], k, data.binary)
+                est = _fit_cate("dr", data.X, t, data.y, proba, data.binary, seed, cv=cv, cache_values=True)
+                mu = _out_of_fold_outcomes(est, data.y, t, k)
                 cate = mu - mu[:, [0]]
-                cate_dr = np.zeros((n, k))
-                for j in range(1, k):
-                    cate_dr[:, j] = np.ravel(est.effect(data.X, T0=0, T1=j))
-                del est, models
+                ate_econml = np.array([0.0, *(float(np.ravel(est.ate(T0=0, T1=j))[0]) for j in range(1, k))])
+                del est
             else:
                 for f in range(self.n_folds):
                     tr, te = fold != f, fold == f
@@ -661,30 +731,30 @@ class UpliftModel:
         if data.accepted is None:
             accept[:, 1:] = 1.0
         else:
+            accept_cap = min(ACCEPT_MAX_ROWS, self.nuisance_rows or ACCEPT_MAX_ROWS)
             for f in range(self.n_folds):
                 te = fold == f
                 X_te = data.X[te]
                 for j in range(1, k):
                     rows = np.flatnonzero((fold != f) & (t == j))  # sampled before copying the rows of X
                     s_fj = seed + 3 + j + 7 * f
-                    rows = _subsample(rows, data.accepted[rows], self.nuisance_rows, np.random.default_rng(s_fj))
+                    rows = _subsample(rows, data.accepted[rows], accept_cap, np.random.default_rng(s_fj))
                     accept[te, j] = _fit_predict_accept(data.X[rows], data.accepted[rows], X_te, s_fj)
                 del X_te
         if data.binary:
             # A probability difference is bounded by the control probability: mu_0 + tau must stay in [0, 1]
             # (the DR learner's contrasts satisfy it by construction; the causal forest's need the clip).
             cate = np.clip(cate, -mu[:, [0]], 1.0 - mu[:, [0]])
-        # the largest training side of any nuisance model: a fold's complement (outcome model; inner folds of
-        # the causal forest halve it), or one arm's rows in it (acceptance)
+        # the largest training side of an outcome model: a fold's complement (the causal forest's inner folds
+        # halve it); the acceptance models' cap is reported in the notes separately
         outcome_side = max(int((fold != f).sum()) for f in range(self.n_folds))
         if self.learner != "dr":
             outcome_side //= 2
-        largest = max(outcome_side, *(int(((fold != f) & (t == j)).sum())
-                                      for f in range(self.n_folds) for j in range(1, k)))
-        capped = self.nuisance_rows if self.nuisance_rows is not None and largest > self.nuisance_rows else None
+        capped = (self.nuisance_rows if self.nuisance_rows is not None and outcome_side > self.nuisance_rows
+                  else None)
         self.crossfit_ = CrossFit(arms=arms, cate=cate, mu=mu, accept=accept, propensity=np.asarray(proba),
                                   fold=fold, seconds=time.perf_counter() - t0, nuisance_rows=capped,
-                                  cate_dr=cate_dr)
+                                  ate_econml=ate_econml)
         return self
 
 
@@ -980,20 +1050,26 @@ def _analyze_uplift(design: ExperimentDesign, data: Any, *, rng: np.random.Gener
     policy = evaluate_policy(ud, cf, costs, budget=spec.budget, tree_depth=spec.policy_tree_depth,
                              alpha=design.analysis.alpha, rng=gen)
     seconds["policy"] = time.perf_counter() - t2
-    learner_text = ("DRLearner (doubly robust, histogram-GBM nuisance and final models)" if spec.learner == "dr"
-                    else "CausalForestDML")
+    if spec.learner == "dr":
+        cate_text = (f"CATE: the arm contrasts mu_a(x) - mu_0(x) of the outcome model of EconML's doubly-robust "
+                     f"learner (LinearDRLearner, one histogram GBM on the features and the arm, the design's arm "
+                     f"weights as known propensities), each subscriber predicted by the model of the "
+                     f"{spec.n_folds}-fold cross-fitting that did not see them, so every evaluation number is "
+                     "computed on subscribers the models did not see.")
+    else:
+        cate_text = (f"CATE: EconML CausalForestDML with the design's arm weights as known propensities; "
+                     f"{spec.n_folds}-fold cross-fitting, so every evaluation number is computed on subscribers "
+                     "the models did not see.")
     notes = [
-        f"CATE: EconML {learner_text} with the design's arm weights as known propensities; {spec.n_folds}-fold "
-        "cross-fitting, so every "
-        "evaluation number is computed on subscribers the models did not see.",
+        cate_text,
         "Uplift metrics use the benefit scale (reduction in the metric when it should decrease); the random "
         "baseline is subtracted from the Qini coefficient and AUUC.",
         policy.value_note,
     ]
     if cf.nuisance_rows is not None:
-        notes.append(f"Each outcome and acceptance (nuisance) model was fitted on a stratified sample of at most "
-                     f"{cf.nuisance_rows:,} rows of its training folds; its predictions cover every held-out row and "
-                     "the CATE model is fitted on every row.")
+        notes.append(f"Each outcome model was fitted on a stratified sample of at most {cf.nuisance_rows:,} rows of "
+                     f"its training folds (acceptance models: at most {ACCEPT_MAX_ROWS:,}); its predictions cover "
+                     "every held-out row.")
     if ud.n_input > ud.y.size:
         notes.append(f"Sampled {ud.y.size:,} of {ud.n_input:,} rows (uplift.max_rows) for the row-level models.")
     segs = pd.DataFrame()

@@ -34,6 +34,8 @@ from scipy import stats
 from experiments.errors import DataError
 
 DEFAULT_KS: tuple[float, ...] = (0.1, 0.2, 0.3)
+#: Fixed blocks of bootstrap replicates, each with its own child generator (and thread for large inputs).
+BOOTSTRAP_CHUNKS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +166,15 @@ def _sorted_counts(ys: np.ndarray, ts: np.ndarray, ends: np.ndarray, ws: np.ndar
     wt = w * ts
     wy = w * ys
 
+    every = ends.size == ts.size  # no ties: every position ends a group, no gather needed
+
     def cs(v: np.ndarray) -> np.ndarray:
-        return np.r_[0.0, np.cumsum(v)[ends]]
+        out = np.empty(ends.size + 1)
+        out[0] = 0.0
+        c = np.cumsum(v, out=out[1:]) if every else np.cumsum(v)[ends]
+        if not every:
+            out[1:] = c
+        return out
 
     n_all, n_t, y_all, y_t = cs(w), cs(wt), cs(wy), cs(wt * ys)
     return CumulativeCounts(n_all=n_all, n_treated=n_t, n_control=n_all - n_t, y_treated=y_t,
@@ -303,16 +312,33 @@ def evaluate_uplift(
     boot_a = np.empty(n_bootstrap)
     boot_k = {k: np.empty(n_bootstrap) for k in ks}
     ys, ts = y_[order], t_[order]
-    for b in range(n_bootstrap):
-        # multinomial resampling weights; which unit gets which weight is exchangeable, so they are drawn directly
-        # in score order
-        w = np.bincount(gen.integers(0, n, n), minlength=n).astype(float)
-        cb = _sorted_counts(ys, ts, ends, w)
-        cv = curves_from_counts(cb)
-        boot_q[b] = qini_coefficient(cv)
-        boot_a[b] = auuc(cv)
-        for k in ks:
-            boot_k[k][b] = _uplift_at_from_counts(cb, k)
+
+    def replicates(g: np.random.Generator, rows: range) -> None:
+        for b in rows:
+            # multinomial resampling weights; which unit gets which weight is exchangeable, so they are drawn
+            # directly in score order
+            w = np.bincount(g.integers(0, n, n), minlength=n).astype(float)
+            cb = _sorted_counts(ys, ts, ends, w)
+            cv = curves_from_counts(cb)
+            boot_q[b] = qini_coefficient(cv)
+            boot_a[b] = auuc(cv)
+            for k in ks:
+                boot_k[k][b] = _uplift_at_from_counts(cb, k)
+
+    # The replicates are split into BOOTSTRAP_CHUNKS fixed blocks, each with its own child generator, run on up to
+    # that many threads (NumPy releases the GIL in the array work). The blocks, not the threads, fix the random
+    # draws, so the intervals are the same however many cores run them.
+    bounds = np.linspace(0, n_bootstrap, BOOTSTRAP_CHUNKS + 1).astype(int)
+    blocks = [(g, range(lo, hi))
+              for g, lo, hi in zip(gen.spawn(BOOTSTRAP_CHUNKS), bounds[:-1], bounds[1:], strict=True)]
+    if n * n_bootstrap >= 5_000_000:  # threads pay off only for large inputs
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=BOOTSTRAP_CHUNKS) as pool:
+            list(pool.map(lambda blk: replicates(*blk), blocks))
+    else:
+        for blk in blocks:
+            replicates(*blk)
     return UpliftMetrics(
         qini=Interval(est_q, *_percentile(boot_q, alpha)),
         auuc=Interval(est_a, *_percentile(boot_a, alpha)),
@@ -404,13 +430,18 @@ def blp_test(
     if not ((e > 0) & (e < 1)).all():
         raise DataError("propensity must lie strictly between 0 and 1; check the arm weights in the design")
     cols = [np.ones_like(y_)]
-    if baseline is not None:
+    if baseline is not None and np.ptp(np.asarray(baseline, dtype=float)) > 0:  # a constant adds nothing
         cols.append(np.asarray(baseline, dtype=float))
     cols.append(t_ - e)
-    constant = bool(np.ptp(s_) == 0)  # a score without variation has no slope to estimate
+    # a score without variation (float noise aside) has no slope to estimate
+    constant = bool(np.ptp(s_) <= 1e-12 * max(1.0, float(np.max(np.abs(s_)))))
     if not constant:
         cols.append((t_ - e) * (s_ - s_.mean()))
     X = np.column_stack(cols)
+    if len(cols) > 3 and np.linalg.matrix_rank(X) < X.shape[1]:
+        # the baseline is collinear with the score (a coarse outcome model on little data): the slope of the
+        # score is still identified without it
+        X = np.delete(X, 1, axis=1)
     fit = sm.WLS(y_, X, weights=1.0 / (e * (1 - e))).fit(cov_type="HC1")
     if constant:
         b1, se1, b2, se2 = float(fit.params[-1]), float(fit.bse[-1]), float("nan"), float("nan")
