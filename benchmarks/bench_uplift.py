@@ -5,10 +5,12 @@ numeric columns (to reach 20 raw features) to ``benchmarks/data/uplift_<n>.parqu
 (wall time, peak RSS of the process tree, ``_harness.measure``):
 
 * ``ours``: :func:`experiments.uplift.analyze_uplift` without refutations (cross-fitted DR learner, evaluation with
-  bootstrap intervals, policy, its DR evaluation and the policy tree), reading the Parquet file;
+  bootstrap intervals, policy, its DR evaluation and the policy tree), reading the columns it needs from the
+  Parquet file itself, as ``retention uplift`` does;
 * ``ours@cf-n``: the same on the first ``cf-n`` rows, for a like-for-like comparison;
 * ``econml-cf@cf-n``: EconML's ``CausalForestDML`` with its defaults (``discrete_treatment=True``,
-  ``discrete_outcome=True``; nuisance models ``'auto'``) fitted once on the first ``cf-n`` rows, plus ``effect``.
+  ``discrete_outcome=True``; nuisance models ``'auto'``) fitted once on the first ``cf-n`` rows, plus ``effect``;
+  killed and reported as unfinished after ``--cf-timeout`` seconds (default 1200).
 
 Each stage prints one JSON line with its inner timings and (for ours) the policy's true value against the oracle,
 computed from the simulator's individual effects.
@@ -133,6 +135,8 @@ def main() -> None:
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-cf", action="store_true")
+    ap.add_argument("--cf-timeout", type=float, default=1200.0,
+                    help="seconds after which the causal-forest reference is killed and reported as unfinished")
     ap.add_argument("--stage", choices=["ours", "cf"], help=argparse.SUPPRESS)
     ap.add_argument("--rows", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--path", help=argparse.SUPPRESS)
@@ -160,7 +164,15 @@ def main() -> None:
     load = os.getloadavg()
     print(f"uptime before: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
     for name, cmd in runs:
-        r = measure(cmd, timeout=7200)
+        limit = args.cf_timeout if name.startswith("econml-cf") else 7200
+        try:
+            r = measure(cmd, timeout=limit)
+        except RuntimeError as err:
+            if "timed out" not in str(err):
+                raise
+            up = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+            print(json.dumps({"run": name, "did_not_finish": True, "killed_after_s": limit, "uptime_after": up}))
+            continue
         inner = json.loads(r.stdout.strip().splitlines()[-1])
         up = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
         print(json.dumps({"run": name, "wall_s": round(r.seconds, 2), "peak_mb": round(r.peak_mb), **inner,
