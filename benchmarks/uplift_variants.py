@@ -28,6 +28,8 @@ import experiments.uplift as U  # noqa: E402
 BASE = dict(max_iter=300, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=200, early_stopping=True,
             n_iter_no_change=10)
 
+ROUNDS: list[int] = []  # boosting rounds of each S-learner outcome model fitted (early stopping)
+
 # name -> (kind, HGB parameters overriding BASE)
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "base": ("s", {}),
@@ -41,6 +43,21 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "tlearner": ("t", {}),
     "tlearner_msl100": ("t", {"min_samples_leaf": 100}),
     "twostage": ("2", {}),
+    "leaves7": ("s", {"max_leaf_nodes": 7}),
+    "msl500": ("s", {"min_samples_leaf": 500}),
+    "msl1000": ("s", {"min_samples_leaf": 1000}),
+    "l2_10": ("s", {"l2_regularization": 10.0}),
+    "leaves7_lr05": ("s", {"max_leaf_nodes": 7, "learning_rate": 0.05, "max_iter": 600}),
+    "leaves5": ("s", {"max_leaf_nodes": 5}),
+    "leaves4": ("s", {"max_leaf_nodes": 4}),
+    "leaves10": ("s", {"max_leaf_nodes": 10}),
+    "leaves7_p20": ("s", {"max_leaf_nodes": 7, "n_iter_no_change": 20}),
+    "leaves7_msl500": ("s", {"max_leaf_nodes": 7, "min_samples_leaf": 500}),
+    "leaves7_lr15": ("s", {"max_leaf_nodes": 7, "learning_rate": 0.15}),
+    "leaves7_lr2": ("s", {"max_leaf_nodes": 7, "learning_rate": 0.2}),
+    "leaves7_p5": ("s", {"max_leaf_nodes": 7, "n_iter_no_change": 5}),
+    "tlearner_leaves7": ("t", {"max_leaf_nodes": 7}),
+    "interact_leaves7": ("x", {"max_leaf_nodes": 7}),
 }
 
 
@@ -128,6 +145,7 @@ def install(variant: str, n_arm: int) -> None:
 
             cls = HistGradientBoostingClassifier if self._binary else HistGradientBoostingRegressor
             self.model_ = cls(**params, random_state=self.random_state).fit(X, y)
+            ROUNDS.append(int(self.model_.n_iter_))
         elif kind == "x":
             self.model_ = _Interact(params, self._binary, self.random_state, n_arm).fit(X, y)
         else:
@@ -143,6 +161,7 @@ def run(variant: str, seed: int, n: int) -> dict[str, Any]:
     sim = simulate(n, seed)
     design = sim_design(sim)
     install(variant, len(design.treatments))
+    ROUNDS.clear()
     t0 = time.perf_counter()
     res = U.analyze_uplift(design, sim.experiment, rng=4, refute=False)
     secs = time.perf_counter() - t0
@@ -170,6 +189,7 @@ def run(variant: str, seed: int, n: int) -> dict[str, Any]:
         "share": {a: round(float(np.mean(choice == j)), 3) for j, a in enumerate(arms)},
         "oracle_share": {a: round(float(np.mean(oracle_choice == j)), 3) for j, a in enumerate(arms)},
         "seconds": round(secs, 1),
+        "rounds": list(ROUNDS),
     }
 
 

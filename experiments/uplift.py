@@ -54,6 +54,10 @@ NUISANCE_MAX_ROWS = 250_000
 #: far fewer rows than the outcome's arm contrasts: at 1M subscribers the policy built from the true benefits and
 #: these estimated acceptance probabilities reached 0.99 of the oracle.
 ACCEPT_MAX_ROWS = 100_000
+#: Most leaves per tree of the outcome model (whose arm contrasts are the CATE). Chosen by the average over simulator
+#: seeds 21/5/7/11 at 200k subscribers (policy/oracle 0.910 with 7 leaves, 0.882 with 15, 0.843 with 31) and
+#: confirmed at 1M with 20 features (docs/uplift.md, benchmarks/uplift_variants.py).
+OUTCOME_MAX_LEAVES = 7
 
 
 class KnownPropensity(ClassifierMixin, BaseEstimator):
@@ -452,7 +456,11 @@ class OutcomeRegressor(BaseEstimator):
 
     Up to 300 rounds at learning rate 0.1, stopped when the loss on a 10% validation split has not improved for
     10 rounds: the number of rounds follows the data instead of a fixed small cap (the nuisance GBMs' 40 rounds
-    at rate 0.2 stopped after 25-35 rounds and flattened the arm contrasts). It has no ``score`` method on
+    at rate 0.2 stopped after 25-35 rounds and flattened the arm contrasts). Trees of at most
+    ``OUTCOME_MAX_LEAVES = 7`` leaves: the arm contrasts are differences of two noisy predictions, and smaller
+    trees (fewer high-order interactions per round) made them less noisy; on the simulator at 200k subscribers
+    (seeds 21/5/7/11, ``benchmarks/uplift_variants.py``) the policy reached 0.908-0.917 of the oracle with 7
+    leaves against 0.870-0.899 with 15 and 0.828-0.852 with 31 (docs/uplift.md). It has no ``score`` method on
     purpose: EconML then skips scoring the nuisance models on every held-out fold, a full extra prediction pass
     whose result nothing here uses.
 
@@ -471,7 +479,7 @@ class OutcomeRegressor(BaseEstimator):
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
         cls = HistGradientBoostingClassifier if self._binary else HistGradientBoostingRegressor
-        self.model_ = cls(max_iter=300, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=200,
+        self.model_ = cls(max_iter=300, learning_rate=0.1, max_leaf_nodes=OUTCOME_MAX_LEAVES, min_samples_leaf=200,
                           early_stopping=True, n_iter_no_change=10, random_state=self.random_state)
         self.model_.fit(X, np.ravel(y), sample_weight=sample_weight)
         return self
