@@ -58,6 +58,10 @@ ACCEPT_MAX_ROWS = 100_000
 #: seeds 21/5/7/11 at 200k subscribers (policy/oracle 0.910 with 7 leaves, 0.882 with 15, 0.843 with 31) and
 #: confirmed at 1M with 20 features (docs/uplift.md, benchmarks/uplift_variants.py).
 OUTCOME_MAX_LEAVES = 7
+#: Most boosting rounds of the outcome model (early stopping usually ends it sooner: 41-90 rounds at 200k
+#: subscribers). At 1M (250k-row training sides) the 7-leaf model ran 113-158 rounds and its predictions under every
+#: arm cost 27 s; capped at 100 rounds: 20 s, policy/oracle 0.906 instead of 0.908 (docs/uplift.md).
+OUTCOME_MAX_ROUNDS = 100
 
 
 class KnownPropensity(ClassifierMixin, BaseEstimator):
@@ -454,10 +458,10 @@ class OutcomeRegressor(BaseEstimator):
     """The outcome model of the DR learner, whose arm contrasts are the CATE: an S-learner (one histogram GBM on
     ``[X, one-hot arms]``); :class:`OutcomeClassifier` (logistic loss) for a binary outcome.
 
-    Up to 300 rounds at learning rate 0.1, stopped when the loss on a 10% validation split has not improved for
-    10 rounds: the number of rounds follows the data instead of a fixed small cap (the nuisance GBMs' 40 rounds
-    at rate 0.2 stopped after 25-35 rounds and flattened the arm contrasts). Trees of at most
-    ``OUTCOME_MAX_LEAVES = 7`` leaves: the arm contrasts are differences of two noisy predictions, and smaller
+    Up to ``OUTCOME_MAX_ROUNDS = 100`` rounds at learning rate 0.1, stopped when the loss on a 10% validation
+    split has not improved for 10 rounds: the number of rounds follows the data (the nuisance GBMs' 40 rounds at
+    rate 0.2 stopped after 25-35 rounds and flattened the arm contrasts); the cap bounds the time at 1M. Trees of
+    at most ``OUTCOME_MAX_LEAVES = 7`` leaves: the arm contrasts are differences of two noisy predictions, and smaller
     trees (fewer high-order interactions per round) made them less noisy; on the simulator at 200k subscribers
     (seeds 21/5/7/11, ``benchmarks/uplift_variants.py``) the policy reached 0.908-0.917 of the oracle with 7
     leaves against 0.870-0.899 with 15 and 0.828-0.852 with 31 (docs/uplift.md). It has no ``score`` method on
@@ -479,7 +483,8 @@ class OutcomeRegressor(BaseEstimator):
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
         cls = HistGradientBoostingClassifier if self._binary else HistGradientBoostingRegressor
-        self.model_ = cls(max_iter=300, learning_rate=0.1, max_leaf_nodes=OUTCOME_MAX_LEAVES, min_samples_leaf=200,
+        self.model_ = cls(max_iter=OUTCOME_MAX_ROUNDS, learning_rate=0.1, max_leaf_nodes=OUTCOME_MAX_LEAVES,
+                          min_samples_leaf=200,
                           early_stopping=True, n_iter_no_change=10, random_state=self.random_state)
         self.model_.fit(X, np.ravel(y), sample_weight=sample_weight)
         return self
