@@ -57,6 +57,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "leaves7_lr2": ("s", {"max_leaf_nodes": 7, "learning_rate": 0.2}),
     "leaves7_p5": ("s", {"max_leaf_nodes": 7, "n_iter_no_change": 5}),
     "leaves7_cap100": ("s", {"max_leaf_nodes": 7, "max_iter": 100}),
+    "leaves7_cap100_mf05": ("s", {"max_leaf_nodes": 7, "max_iter": 100, "max_features": 0.5}),
     "tlearner_leaves7": ("t", {"max_leaf_nodes": 7}),
     "interact_leaves7": ("x", {"max_leaf_nodes": 7}),
 }
