@@ -463,7 +463,7 @@ class OutcomeRegressor(BaseEstimator):
     rate 0.2 stopped after 25-35 rounds and flattened the arm contrasts); the cap bounds the time at 1M. Trees of
     at most ``OUTCOME_MAX_LEAVES = 7`` leaves: the arm contrasts are differences of two noisy predictions, and smaller
     trees (fewer high-order interactions per round) made them less noisy; on the simulator at 200k subscribers
-    (seeds 21/5/7/11, ``benchmarks/uplift_variants.py``) the policy reached 0.908-0.917 of the oracle with 7
+    (seeds 21/5/7/11, ``benchmarks/uplift_variants.py``) the policy reached 0.907-0.917 of the oracle with 7
     leaves against 0.870-0.899 with 15 and 0.828-0.852 with 31 (docs/uplift.md). It has no ``score`` method on
     purpose: EconML then skips scoring the nuisance models on every held-out fold, a full extra prediction pass
     whose result nothing here uses.
