@@ -8,6 +8,10 @@ numeric columns (to reach 20 raw features) to ``benchmarks/data/uplift_<n>.parqu
   bootstrap intervals, policy, its DR evaluation and the policy tree), reading the columns it needs from the
   Parquet file itself, as ``retention uplift`` does;
 * ``ours@cf-n``: the same on the first ``cf-n`` rows, for a like-for-like comparison;
+* ``econml-dr``: the issue's yardstick, EconML's ``DRLearner`` with histogram-GBM nuisance models alone (propensity
+  and outcome ``HistGradientBoostingClassifier`` with scikit-learn's defaults, ``discrete_outcome=True``, its default
+  linear final stage and 2 folds) fitted on all rows, plus ``effect`` per arm: the issue quotes about 20 s for it on
+  its machine, so it tells how fast the machine of the run is;
 * ``econml-cf@cf-n``: EconML's ``CausalForestDML`` with its defaults (``discrete_treatment=True``,
   ``discrete_outcome=True``; nuisance models ``'auto'``) fitted once on the first ``cf-n`` rows, plus ``effect``;
   killed and reported as unfinished after ``--cf-timeout`` seconds (default 1200).
@@ -127,6 +131,31 @@ def stage_cf(path: Path, rows: int, threads: int) -> dict:
             "effect_mean": [float(np.mean(e)) for e in eff]}
 
 
+def stage_dr(path: Path, threads: int) -> dict:
+    import numpy as np
+    import pandas as pd
+    from econml.dr import DRLearner
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
+
+    from experiments.uplift import prepare_uplift_data
+
+    t0 = time.perf_counter()
+    d = design(path, 20)
+    ud = prepare_uplift_data(d, pd.read_parquet(path))
+    arms = [d.control, *d.treatments]
+    t = np.array([arms.index(a) for a in ud.arm])
+    t_fit = time.perf_counter()
+    with threadpool_limits(limits=threads, user_api="openmp"):
+        est = DRLearner(model_propensity=HistGradientBoostingClassifier(random_state=0),
+                        model_regression=HistGradientBoostingClassifier(random_state=0), discrete_outcome=True,
+                        random_state=0)
+        est.fit(ud.y, t, X=ud.X)
+        eff = [est.effect(ud.X, T0=0, T1=j) for j in (1, 2)]
+    return {"stage": "econml_dr_hgb_alone", "rows": int(ud.y.size), "seconds_inside": time.perf_counter() - t0,
+            "fit_and_effect": time.perf_counter() - t_fit, "effect_mean": [float(np.mean(e)) for e in eff]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000)
@@ -135,18 +164,24 @@ def main() -> None:
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-cf", action="store_true")
+    ap.add_argument("--skip-dr", action="store_true", help="skip EconML's DR learner with GBM nuisances alone")
+    ap.add_argument("--skip-ours-cf-n", action="store_true", help="skip ours on the first --cf-n rows")
     ap.add_argument("--cf-timeout", type=float, default=1200.0,
                     help="seconds after which the causal-forest reference is killed and reported as unfinished")
-    ap.add_argument("--stage", choices=["ours", "cf"], help=argparse.SUPPRESS)
+    ap.add_argument("--stage", choices=["ours", "cf", "dr"], help=argparse.SUPPRESS)
     ap.add_argument("--rows", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--path", help=argparse.SUPPRESS)
     ap.add_argument("--truth", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.stage in ("ours", "cf"):
+    if args.stage in ("ours", "cf", "dr"):
         import resource
 
-        out = (stage_ours(Path(args.path), Path(args.truth), args.rows, args.threads, args.bootstrap)
-               if args.stage == "ours" else stage_cf(Path(args.path), args.rows, args.threads))
+        if args.stage == "ours":
+            out = stage_ours(Path(args.path), Path(args.truth), args.rows, args.threads, args.bootstrap)
+        elif args.stage == "cf":
+            out = stage_cf(Path(args.path), args.rows, args.threads)
+        else:
+            out = stage_dr(Path(args.path), args.threads)
         ru = resource.getrusage(resource.RUSAGE_SELF)
         print(json.dumps({**out, "cpu_s": ru.ru_utime + ru.ru_stime}))  # CPU time: what an idle core would need
         return
@@ -157,8 +192,11 @@ def main() -> None:
     exp_path, truth_path = make_data(args.n, args.seed)
     me = [sys.executable, str(Path(__file__).resolve()), "--path", str(exp_path), "--truth", str(truth_path),
           "--threads", str(args.threads), "--bootstrap", str(args.bootstrap)]
-    runs = [("ours", me + ["--stage", "ours"]),
-            (f"ours@{args.cf_n}", me + ["--stage", "ours", "--rows", str(args.cf_n)])]
+    runs = [("ours", me + ["--stage", "ours"])]
+    if not args.skip_dr:
+        runs.append(("econml-dr-hgb-alone", me + ["--stage", "dr"]))
+    if not args.skip_ours_cf_n:
+        runs.append((f"ours@{args.cf_n}", me + ["--stage", "ours", "--rows", str(args.cf_n)]))
     if not args.skip_cf:
         runs.append((f"econml-cf@{args.cf_n}", me + ["--stage", "cf", "--rows", str(args.cf_n)]))
     load = os.getloadavg()
