@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # uplift_helpers
 DATA = HERE / "data"
 NOISE = 12
 FEATURES = ["region", "tenure_months", "plan", "arpu", "data_usage_ratio", "cs_calls_90d", "days_to_contract_end",
@@ -68,7 +69,9 @@ def design(path: Path, n_bootstrap: int):
 def stage_ours(path: Path, truth: Path, rows: int | None, threads: int, n_bootstrap: int) -> dict:
     import numpy as np
     import pandas as pd
+    from uplift_helpers import true_net_values
 
+    from experiments.policy import PolicyCosts
     from experiments.uplift import analyze_uplift, retention_value
 
     t0 = time.perf_counter()
@@ -88,11 +91,7 @@ def stage_ours(path: Path, truth: Path, rows: int | None, threads: int, n_bootst
     te = pd.read_parquet(truth).set_index("subscriber_id").loc[data["subscriber_id"]]
     v = retention_value(d, data)
     n = len(data)
-    true_net = np.zeros((n, 3))
-    for j, a in enumerate(res.crossfit.arms[1:], start=1):
-        c = d.arms[a].cost
-        p_acc = te["p_accept_discount" if a == "contract_discount" else f"p_accept_{a}"].to_numpy()
-        true_net[:, j] = v * -te[f"tau_{a}"].to_numpy() - c.per_offer - c.per_acceptance * p_acc
+    true_net = true_net_values(te, res.crossfit.arms, v, PolicyCosts.from_design(d, res.crossfit.arms))
     learned = float(true_net[np.arange(n), res.policy.choice].mean())
     oracle = float(np.maximum(true_net.max(axis=1), 0).mean())
     corr = {a: float(np.corrcoef(res.crossfit.cate[:, j], te[f"tau_{a}"])[0, 1])

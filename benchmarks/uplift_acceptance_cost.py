@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from uplift_helpers import sim_design, simulate  # noqa: E402
+from uplift_helpers import sim_design, simulate, true_net_values  # noqa: E402
 
 from experiments.policy import PolicyCosts, choose_arms, evaluate_policy  # noqa: E402
 from experiments.uplift import analyze_uplift, prepare_uplift_data  # noqa: E402
@@ -46,10 +46,7 @@ def run(seed: int, n: int, costs: list[float]) -> None:
         per_acceptance[disc] = c
         pc = PolicyCosts(base.per_offer, per_acceptance)
         pol = evaluate_policy(data, cf, pc, rng=0)
-        true_net = np.zeros((n, len(cf.arms)))
-        for j, a in enumerate(cf.arms[1:], start=1):
-            p_acc = te["p_accept_discount" if a == "contract_discount" else f"p_accept_{a}"].to_numpy()
-            true_net[:, j] = data.value * -te[f"tau_{a}"].to_numpy() - pc.per_offer[j] - pc.per_acceptance[j] * p_acc
+        true_net = true_net_values(te, cf.arms, data.value, pc)
         oracle = choose_arms(true_net)
         naive = choose_arms(data.value[:, None] * benefit - pc.per_offer - pc.per_acceptance * benefit)
         print(json.dumps({

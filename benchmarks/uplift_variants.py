@@ -158,7 +158,9 @@ def install(variant: str, n_arm: int) -> None:
 
 
 def run(variant: str, seed: int, n: int) -> dict[str, Any]:
-    from uplift_helpers import sim_design, simulate
+    from uplift_helpers import sim_design, simulate, true_net_values
+
+    from experiments.policy import PolicyCosts
 
     sim = simulate(n, seed)
     design = sim_design(sim)
@@ -170,14 +172,9 @@ def run(variant: str, seed: int, n: int) -> dict[str, Any]:
     te = sim.truth_effects.set_index("subscriber_id").loc[sim.experiment["subscriber_id"]]
     v = U.retention_value(design, sim.experiment)
     arms = res.crossfit.arms
-    true_net = np.zeros((n, len(arms)))
-    corr = {}
-    for j, a in enumerate(arms[1:], start=1):
-        c = design.arms[a].cost
-        p_acc = te["p_accept_discount" if a == "contract_discount" else f"p_accept_{a}"].to_numpy()
-        tau = te[f"tau_{a}"].to_numpy()
-        true_net[:, j] = v * -tau - c.per_offer - c.per_acceptance * p_acc
-        corr[a] = round(float(np.corrcoef(res.crossfit.cate[:, j], tau)[0, 1]), 3)
+    true_net = true_net_values(te, arms, v, PolicyCosts.from_design(design, arms))
+    corr = {a: round(float(np.corrcoef(res.crossfit.cate[:, j], te[f"tau_{a}"])[0, 1]), 3)
+            for j, a in enumerate(arms[1:], start=1)}
     rows = np.arange(n)
     choice = res.policy.choice
     oracle_choice = np.where(true_net.max(axis=1) > 0, true_net.argmax(axis=1), 0)

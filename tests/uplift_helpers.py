@@ -61,3 +61,17 @@ def sim_design(sim: Any, **uplift: Any) -> Any:
 
 def simulate(n: int, seed: int) -> Any:
     return simulate_operator(n_subscribers=n, rng=seed)
+
+
+def true_net_values(truth: pd.DataFrame, arms: list[str], value: np.ndarray, costs: Any) -> np.ndarray:
+    """True incremental net value of each arm against no offer, per subscriber (column 0, control, is 0).
+
+    ``truth`` holds the simulator's per-subscriber truth (``tau_ARM`` on churn, ``p_accept_*``) aligned with the
+    rows; ``costs`` is an :class:`experiments.policy.PolicyCosts` in ``arms`` order. Net value = value of retention
+    x true reduction in churn - cost per offer - cost per acceptance x true acceptance probability.
+    """
+    net = np.zeros((len(truth), len(arms)))
+    for j, a in enumerate(arms[1:], start=1):
+        p_acc = truth["p_accept_discount" if a == "contract_discount" else f"p_accept_{a}"].to_numpy()
+        net[:, j] = value * -truth[f"tau_{a}"].to_numpy() - costs.per_offer[j] - costs.per_acceptance[j] * p_acc
+    return net

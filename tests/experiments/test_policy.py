@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from uplift_helpers import sim_design, simulate
+from uplift_helpers import sim_design, simulate, true_net_values
 
 from experiments.errors import DataError
 from experiments.policy import (
@@ -125,11 +125,7 @@ def sim_policy():
     res = analyze_uplift(design, sim.experiment, rng=4, refute=False)
     te = sim.truth_effects.set_index("subscriber_id").loc[sim.experiment["subscriber_id"]]
     v = retention_value(design, sim.experiment)
-    true_net = np.zeros((SIM_N, 3))
-    for j, a in enumerate(res.crossfit.arms[1:], start=1):
-        c = design.arms[a].cost
-        p_acc = te["p_accept_discount" if a == "contract_discount" else f"p_accept_{a}"].to_numpy()
-        true_net[:, j] = v * -te[f"tau_{a}"].to_numpy() - c.per_offer - c.per_acceptance * p_acc
+    true_net = true_net_values(te, res.crossfit.arms, v, PolicyCosts.from_design(design, res.crossfit.arms))
     return res, true_net, te, design, prepare_uplift_data(design, sim.experiment)
 
 
@@ -191,10 +187,6 @@ def test_discount_is_withheld_from_subscribers_who_would_stay_anyway(sim_policy)
     naive_choice = choose_arms(naive)
     assert np.mean(naive_choice[stay] == disc) > 0.5
 
-    v = data.value
-    true_net = np.zeros((SIM_N, 3))
-    for j, a in enumerate(cf.arms[1:], start=1):
-        p_acc = te["p_accept_discount" if a == "contract_discount" else f"p_accept_{a}"].to_numpy()
-        true_net[:, j] = v * -te[f"tau_{a}"].to_numpy() - costs.per_offer[j] - costs.per_acceptance[j] * p_acc
+    true_net = true_net_values(te, cf.arms, data.value, costs)
     rows = np.arange(SIM_N)
     assert true_net[rows, pol.choice].mean() >= 0.9 * np.maximum(true_net.max(axis=1), 0).mean()
