@@ -69,7 +69,7 @@ def design(path: Path, n_bootstrap: int):
 def stage_ours(path: Path, truth: Path, rows: int | None, threads: int, n_bootstrap: int) -> dict:
     import numpy as np
     import pandas as pd
-    from uplift_helpers import true_net_values
+    from uplift_helpers import true_net_values, would_stay_anyway
 
     from experiments.policy import PolicyCosts
     from experiments.uplift import analyze_uplift, retention_value
@@ -96,7 +96,7 @@ def stage_ours(path: Path, truth: Path, rows: int | None, threads: int, n_bootst
     oracle = float(np.maximum(true_net.max(axis=1), 0).mean())
     corr = {a: float(np.corrcoef(res.crossfit.cate[:, j], te[f"tau_{a}"])[0, 1])
             for j, a in enumerate(res.crossfit.arms[1:], start=1)}
-    stay = te["p90_control"].to_numpy() < 0.05
+    stay = would_stay_anyway(te)
     return {"stage": "ours", "rows": n, "threads": threads, "seconds_inside": total, "read": t_read,
             **{f"s_{k}": v for k, v in res.seconds.items()},
             "policy_true_value": learned, "oracle_true_value": oracle, "ratio_to_oracle": learned / oracle,

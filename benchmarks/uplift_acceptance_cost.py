@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from uplift_helpers import sim_design, simulate, true_net_values  # noqa: E402
+from uplift_helpers import sim_design, simulate, true_net_values, would_stay_anyway  # noqa: E402
 
-from experiments.policy import PolicyCosts, choose_arms, evaluate_policy  # noqa: E402
+from experiments.policy import PolicyCosts, choose_arms, evaluate_policy, net_value_matrix  # noqa: E402
 from experiments.uplift import analyze_uplift, prepare_uplift_data  # noqa: E402
 
 
@@ -37,7 +37,7 @@ def run(seed: int, n: int, costs: list[float]) -> None:
     data = prepare_uplift_data(design, sim.experiment)
     cf = res.crossfit
     disc = cf.arms.index("contract_discount")
-    stay = te["p90_control"].to_numpy() < 0.05
+    stay = would_stay_anyway(te)
     base = PolicyCosts.from_design(design, cf.arms)
     benefit = data.benefit_sign * cf.cate
     rows = np.arange(n)
@@ -48,7 +48,7 @@ def run(seed: int, n: int, costs: list[float]) -> None:
         pol = evaluate_policy(data, cf, pc, rng=0)
         true_net = true_net_values(te, cf.arms, data.value, pc)
         oracle = choose_arms(true_net)
-        naive = choose_arms(data.value[:, None] * benefit - pc.per_offer - pc.per_acceptance * benefit)
+        naive = choose_arms(net_value_matrix(benefit, benefit, data.value, pc))  # acceptance := uplift
         print(json.dumps({
             "seed": seed, "n": n, "cost_per_acceptance": c, "stayers": round(float(stay.mean()), 4),
             "stayers_given_discount": round(float(np.mean(pol.choice[stay] == disc)), 4),

@@ -158,7 +158,7 @@ def install(variant: str, n_arm: int) -> None:
 
 
 def run(variant: str, seed: int, n: int) -> dict[str, Any]:
-    from uplift_helpers import sim_design, simulate, true_net_values
+    from uplift_helpers import sim_design, simulate, true_net_values, would_stay_anyway
 
     from experiments.policy import PolicyCosts
 
@@ -179,7 +179,7 @@ def run(variant: str, seed: int, n: int) -> dict[str, Any]:
     choice = res.policy.choice
     oracle_choice = np.where(true_net.max(axis=1) > 0, true_net.argmax(axis=1), 0)
     disc = arms.index("contract_discount")
-    stay = te["p90_control"].to_numpy() < 0.05
+    stay = would_stay_anyway(te)
     return {
         "variant": variant, "seed": seed,
         "ratio": round(float(true_net[rows, choice].mean() / np.maximum(true_net.max(axis=1), 0).mean()), 4),

@@ -63,6 +63,11 @@ def simulate(n: int, seed: int) -> Any:
     return simulate_operator(n_subscribers=n, rng=seed)
 
 
+def would_stay_anyway(truth: pd.DataFrame) -> np.ndarray:
+    """Subscribers who would stay without an offer: true 90-day churn risk under control below 5%."""
+    return truth["p90_control"].to_numpy() < 0.05
+
+
 def true_net_values(truth: pd.DataFrame, arms: list[str], value: np.ndarray, costs: Any) -> np.ndarray:
     """True incremental net value of each arm against no offer, per subscriber (column 0, control, is 0).
 
