@@ -1,12 +1,12 @@
 """Benchmark: ``retention analyze`` on a large Parquet file against what an analyst would otherwise run.
 
-Three whole processes on the same file, in the same run:
+Whole processes on the same file, in the same run:
 
 (a) pandas + scipy: read the columns, group by arm, run χ², two-proportion z tests and Welch t-tests, CUPED.
 (b) bare DuckDB: one ``GROUP BY arm`` computing the same sums (the floor: no statistics, no checks).
 (c) the start-up floor of the stack the house rules prescribe: a process that only imports Typer, Rich, pydantic,
     PyYAML, DuckDB and ``scipy.special`` (what ``retention analyze`` needs at the least) and reads no data.
-(c) ``retention analyze DESIGN --out DIR``: validation (schema, labels, 0/1, NaN), per-arm sums in one DuckDB scan,
+(d) ``retention analyze DESIGN --out DIR``: validation (schema, labels, 0/1, NaN), per-arm sums in one DuckDB scan,
     all statistics, results.json; once with ``data.unit`` (the exact duplicate-id check, a second scan of the id
     column) and once without (exactly the sums of (b)).
 
