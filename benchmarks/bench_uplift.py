@@ -69,7 +69,7 @@ def design(path: Path, n_bootstrap: int):
 def stage_ours(path: Path, truth: Path, rows: int | None, threads: int, n_bootstrap: int) -> dict:
     import numpy as np
     import pandas as pd
-    from uplift_helpers import true_net_values, would_stay_anyway
+    from uplift_helpers import oracle_value, true_net_values, true_value, would_stay_anyway
 
     from experiments.policy import PolicyCosts
     from experiments.uplift import analyze_uplift, retention_value
@@ -92,18 +92,17 @@ def stage_ours(path: Path, truth: Path, rows: int | None, threads: int, n_bootst
     v = retention_value(d, data)
     n = len(data)
     true_net = true_net_values(te, res.crossfit.arms, v, PolicyCosts.from_design(d, res.crossfit.arms))
-    learned = float(true_net[np.arange(n), res.policy.choice].mean())
-    oracle = float(np.maximum(true_net.max(axis=1), 0).mean())
+    learned, oracle = true_value(true_net, res.policy.choice), oracle_value(true_net)
     corr = {a: float(np.corrcoef(res.crossfit.cate[:, j], te[f"tau_{a}"])[0, 1])
             for j, a in enumerate(res.crossfit.arms[1:], start=1)}
-    stay = would_stay_anyway(te)
+    stay, disc = would_stay_anyway(te), res.crossfit.arms.index("contract_discount")
     return {"stage": "ours", "rows": n, "threads": threads, "seconds_inside": total, "read": t_read,
             **{f"s_{k}": v for k, v in res.seconds.items()},
             "policy_true_value": learned, "oracle_true_value": oracle, "ratio_to_oracle": learned / oracle,
             "baselines_true": {a: float(true_net[:, j].mean()) for j, a in enumerate(res.crossfit.arms)},
             "cate_truth_corr": corr, "policy_dr_value": res.policy.value.value,
             "policy_dr_ci": list(res.policy.value.ci), "share": res.policy.share,
-            "discount_share_among_stayers": float(np.mean(res.policy.choice[stay] == 2)),
+            "discount_share_among_stayers": float(np.mean(res.policy.choice[stay] == disc)),
             "blp_slope": {a: ev.blp.beta2 for a, ev in res.arms.items()},
             "rules": res.policy.rules}
 

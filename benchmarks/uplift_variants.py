@@ -158,9 +158,9 @@ def install(variant: str, n_arm: int) -> None:
 
 
 def run(variant: str, seed: int, n: int) -> dict[str, Any]:
-    from uplift_helpers import sim_design, simulate, true_net_values, would_stay_anyway
+    from uplift_helpers import oracle_value, sim_design, simulate, true_net_values, true_value, would_stay_anyway
 
-    from experiments.policy import PolicyCosts
+    from experiments.policy import PolicyCosts, choose_arms
 
     sim = simulate(n, seed)
     design = sim_design(sim)
@@ -175,14 +175,13 @@ def run(variant: str, seed: int, n: int) -> dict[str, Any]:
     true_net = true_net_values(te, arms, v, PolicyCosts.from_design(design, arms))
     corr = {a: round(float(np.corrcoef(res.crossfit.cate[:, j], te[f"tau_{a}"])[0, 1]), 3)
             for j, a in enumerate(arms[1:], start=1)}
-    rows = np.arange(n)
     choice = res.policy.choice
-    oracle_choice = np.where(true_net.max(axis=1) > 0, true_net.argmax(axis=1), 0)
+    oracle_choice = choose_arms(true_net)
     disc = arms.index("contract_discount")
     stay = would_stay_anyway(te)
     return {
         "variant": variant, "seed": seed,
-        "ratio": round(float(true_net[rows, choice].mean() / np.maximum(true_net.max(axis=1), 0).mean()), 4),
+        "ratio": round(true_value(true_net, choice) / oracle_value(true_net), 4),
         "disc_stayers": round(float(np.mean(choice[stay] == disc)), 4),
         "corr": corr,
         "share": {a: round(float(np.mean(choice == j)), 3) for j, a in enumerate(arms)},

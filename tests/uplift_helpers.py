@@ -80,3 +80,13 @@ def true_net_values(truth: pd.DataFrame, arms: list[str], value: np.ndarray, cos
         p_acc = truth["p_accept_discount" if a == "contract_discount" else f"p_accept_{a}"].to_numpy()
         net[:, j] = value * -truth[f"tau_{a}"].to_numpy() - costs.per_offer[j] - costs.per_acceptance[j] * p_acc
     return net
+
+
+def true_value(true_net: np.ndarray, choice: np.ndarray) -> float:
+    """Mean true net value per subscriber of a policy's arm codes ``choice`` (from :func:`true_net_values`)."""
+    return float(true_net[np.arange(len(choice)), choice].mean())
+
+
+def oracle_value(true_net: np.ndarray) -> float:
+    """Mean true net value of the oracle: each subscriber's best arm, no offer when none pays."""
+    return float(np.maximum(true_net.max(axis=1), 0).mean())
