@@ -41,7 +41,7 @@ FEATURES = ["region", "tenure_months", "plan", "arpu", "data_usage_ratio", "cs_c
 def make_data(n: int, seed: int) -> tuple[Path, Path]:
     import numpy as np
 
-    from experiments.simulate import simulate_operator
+    from experiments.simulate.operator import simulate_operator
 
     exp_path, truth_path = DATA / f"uplift_{n}.parquet", DATA / f"uplift_{n}_truth.parquet"
     if exp_path.exists() and truth_path.exists():
@@ -58,8 +58,9 @@ def make_data(n: int, seed: int) -> tuple[Path, Path]:
 def design(path: Path, n_bootstrap: int):
     import yaml
 
-    from experiments.design import parse_design
-    from experiments.simulate import design_yaml, simulate_operator
+    from experiments.simulate.operator import simulate_operator
+    from experiments.simulate.output import design_yaml
+    from experiments.spec.models import parse_design
 
     raw = yaml.safe_load(design_yaml(simulate_operator(n_subscribers=1_000, rng=0), source=str(path)))
     raw["uplift"] = {"features": FEATURES, "metric": "churn_90d", "n_bootstrap": n_bootstrap}
@@ -71,8 +72,9 @@ def stage_ours(path: Path, truth: Path, rows: int | None, threads: int, n_bootst
     import pandas as pd
     from uplift_helpers import oracle_value, true_net_values, true_value, would_stay_anyway
 
-    from experiments.policy import PolicyCosts
-    from experiments.uplift import analyze_uplift, retention_value
+    from experiments.uplift.analyze import analyze_uplift
+    from experiments.uplift.policy import PolicyCosts
+    from experiments.uplift.prepare import retention_value
 
     t0 = time.perf_counter()
     d = design(path, n_bootstrap)
@@ -113,7 +115,7 @@ def stage_cf(path: Path, rows: int, threads: int) -> dict:
     from econml.dml import CausalForestDML
     from threadpoolctl import threadpool_limits
 
-    from experiments.uplift import prepare_uplift_data
+    from experiments.uplift.prepare import prepare_uplift_data
 
     t0 = time.perf_counter()
     d = design(path, 20)
@@ -136,7 +138,7 @@ def stage_dr(path: Path, threads: int) -> dict:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from threadpoolctl import threadpool_limits
 
-    from experiments.uplift import prepare_uplift_data
+    from experiments.uplift.prepare import prepare_uplift_data
 
     t0 = time.perf_counter()
     d = design(path, 20)

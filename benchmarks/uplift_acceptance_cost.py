@@ -32,8 +32,9 @@ from uplift_helpers import (  # noqa: E402
     would_stay_anyway,
 )
 
-from experiments.policy import PolicyCosts, choose_arms, evaluate_policy, net_value_matrix  # noqa: E402
-from experiments.uplift import analyze_uplift, prepare_uplift_data  # noqa: E402
+from experiments.uplift.analyze import analyze_uplift  # noqa: E402
+from experiments.uplift.policy import PolicyCosts, choose_arms, evaluate_policy, net_value_matrix  # noqa: E402
+from experiments.uplift.prepare import prepare_uplift_data  # noqa: E402
 
 
 def run(seed: int, n: int, costs: list[float]) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import experiments.uplift as U  # noqa: E402
+import experiments.uplift.model as U  # noqa: E402
 
 BASE = dict(max_iter=300, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=200, early_stopping=True,
             n_iter_no_change=10)
@@ -160,7 +160,7 @@ def install(variant: str, n_arm: int) -> None:
 def run(variant: str, seed: int, n: int) -> dict[str, Any]:
     from uplift_helpers import oracle_value, sim_design, simulate, true_net_values, true_value, would_stay_anyway
 
-    from experiments.policy import PolicyCosts, choose_arms
+    from experiments.uplift.policy import PolicyCosts, choose_arms
 
     sim = simulate(n, seed)
     design = sim_design(sim)

@@ -10,7 +10,7 @@ event study and its pre-trend test, optionally Callaway–Sant'Anna (:mod:`causa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -26,6 +26,7 @@ from causal.refute import (
     pretrend_refutation,
     randomization_test,
 )
+from causal.results import DidResult, ExcessChurn
 from causal.staggered import (
     ControlGroup,
     PretrendBootstrap,
@@ -66,34 +67,6 @@ def check_choice(value: object, allowed: tuple[str, ...], key: str) -> str:
     return str(value)
 
 
-@dataclass(frozen=True, slots=True)
-class ExcessChurn:
-    """The promotion's cost in churners and value.
-
-    Attributes
-    ----------
-    exposure : float
-        Subscriber-months exposed: total weight (rows, or the weight column) of treated cells.
-    excess : float
-        ATT × exposure: churners caused by the promotion (negative if it reduced churn).
-    ci : tuple[float, float]
-        The ATT's interval times the exposure.
-    value_lost : float or None
-        Excess churners × value per subscriber (constant, or the weighted cell mean of a value column).
-    value_ci : tuple[float, float] or None
-        Its interval.
-    value_source : str or None
-        ``"constant"`` or ``"column <name>"``.
-    """
-
-    exposure: float
-    excess: float
-    ci: tuple[float, float]
-    value_lost: float | None = None
-    value_ci: tuple[float, float] | None = None
-    value_source: str | None = None
-
-
 def excess_churn(att: float, ci: tuple[float, float], exposure: float, value_weight: float | None = None,
                  value_source: str | None = None) -> ExcessChurn:
     """Excess churners ``att × exposure`` and, when ``value_weight = Σ exposure × value`` is given, value lost.
@@ -109,95 +82,6 @@ def excess_churn(att: float, ci: tuple[float, float], exposure: float, value_wei
     return ExcessChurn(exposure=float(exposure), excess=float(att * exposure),
                        ci=(float(ci[0] * exposure), float(ci[1] * exposure)), value_lost=val, value_ci=vci,
                        value_source=value_source)
-
-
-@dataclass(frozen=True, slots=True)
-class DidResult:
-    """Everything a difference-in-differences run found.
-
-    Attributes
-    ----------
-    att, se : float
-        Headline effect and its standard error (TWFE with the chosen SE; Callaway–Sant'Anna simple ATT when
-        ``staggered``). With the wild bootstrap, ``se`` is the CRV1 SE and the p-value and interval are bootstrap.
-    ci : tuple[float, float]
-        ``1 - alpha`` interval.
-    p_value : float
-        Two-sided p-value of "no effect".
-    se_type : str
-        ``"iid"``, ``"hc1"``, ``"cluster"`` (CRV1), ``"wild"`` or ``"cs-influence"`` (staggered).
-    se_reason : str
-        Why this inference was used (e.g. few clusters → wild bootstrap).
-    n_obs, n_cells, n_units, n_periods, n_clusters, n_treated_units : int
-        Sizes.
-    twfe : pandas.DataFrame
-        TWFE coefficients with iid, HC1 and CRV1 SEs (and the wild p-value/CI of the treatment when computed).
-    wild : WildBootstrap or None
-        The wild cluster bootstrap of the treatment coefficient.
-    event_study : pandas.DataFrame
-        ``rel_time``, ``coef``, ``se``, ``ci_lo``, ``ci_hi`` (reference period −1 with coef 0).
-    pretrend_stat, pretrend_p : float
-        Joint Wald test (F) of the event-study leads; with ``staggered``, the pre-test that decided: the wild
-        bootstrap of the Wald statistic on the Callaway–Sant'Anna pre-period event-time effects (``pretest=
-        "bootstrap"``, the default) or R ``did``'s χ² Wald test on every pre-period ATT(g, t) (``pretest="wald"``).
-    staggered : StaggeredResult or None
-        Callaway–Sant'Anna results.
-    refutations : dict[str, Refutation]
-        Typed refutation results by name.
-    business : ExcessChurn
-        Excess churners and value lost.
-    alpha : float
-        Significance level.
-    notes : list[str]
-        Method notes.
-    pretrend_bootstrap : PretrendBootstrap or None
-        With ``staggered`` and ``pretest="bootstrap"``: the bootstrap pre-test of the event-time effects.
-    """
-
-    att: float
-    se: float
-    ci: tuple[float, float]
-    p_value: float
-    se_type: str
-    se_reason: str
-    n_obs: int
-    n_cells: int
-    n_units: int
-    n_periods: int
-    n_clusters: int
-    n_treated_units: int
-    twfe: pd.DataFrame
-    wild: WildBootstrap | None
-    event_study: pd.DataFrame
-    pretrend_stat: float
-    pretrend_p: float
-    staggered: StaggeredResult | None
-    refutations: dict[str, Refutation]
-    business: ExcessChurn
-    alpha: float
-    notes: list[str] = field(default_factory=list)
-    pretrend_bootstrap: PretrendBootstrap | None = None
-
-    def summary(self) -> pd.DataFrame:
-        """Tidy one-row-per-estimate table: TWFE (each SE type) and, if run, the staggered aggregations."""
-        from causal.report import summary_table
-
-        return summary_table(self)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dictionary (the CLI's ``--json`` output)."""
-        from causal.report import result_dict
-
-        return result_dict(self)
-
-    def plot(self, ax: Any = None) -> Any:
-        """Event-study Plotly figure with intervals (``ax`` is ignored; kept for the common interface)."""
-        from causal.report import event_study_figure
-
-        return event_study_figure(self)
-
-    def _repr_html_(self) -> str:
-        return self.summary()._repr_html_()  # type: ignore[no-any-return]
 
 
 class DiD:

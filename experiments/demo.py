@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from experiments.i18n import Lang
-from experiments.sections import ReportSection
+from experiments.report.i18n import Lang
+from experiments.report.sections import ReportSection
 
 REPORT_FILES = ("report.html", "results.json", "results.xlsx")
 EXTRA_FILES = ("assignment.parquet",)
@@ -82,20 +82,23 @@ def run_demo(out: Path, *, subscribers: int = 200_000, seed: int = 20260701, for
     step : callable
         Called with a short message as each step starts (the CLI draws progress with it).
     """
-    from experiments.analyze import analyze
-    from experiments.assign import assign
-    from experiments.design import load_design
-    from experiments.design_report import design_section
-    from experiments.io import check_writable, to_json, write_outputs
-    from experiments.monitor import monitor
-    from experiments.power import from_design
-    from experiments.promo import analyze_promo, promo_section
-    from experiments.report import experiment_section, render_html
-    from experiments.roi import experiment_roi, roi_section, value_per_retained
-    from experiments.simulate import OUTPUT_FILES, simulate_operator, write_simulation
-    from experiments.tenure import analyze_survival, survival_section
-    from experiments.uplift import demo_uplift
-    from experiments.uplift_report import uplift_section
+    from experiments.analysis.analyze import analyze
+    from experiments.analysis.promo import analyze_promo, promo_section
+    from experiments.analysis.section import experiment_section
+    from experiments.data.io import check_writable, to_json, write_outputs
+    from experiments.planning.assign import assign
+    from experiments.planning.monitor import monitor
+    from experiments.planning.power import from_design
+    from experiments.planning.section import design_section
+    from experiments.report.render import render_html
+    from experiments.simulate.config import OUTPUT_FILES
+    from experiments.simulate.operator import simulate_operator
+    from experiments.simulate.output import write_simulation
+    from experiments.spec.models import load_design
+    from experiments.uplift.analyze import demo_uplift
+    from experiments.uplift.section import uplift_section
+    from experiments.value.roi import experiment_roi, roi_section, value_per_retained
+    from experiments.value.tenure import analyze_survival, survival_section
 
     out = Path(out)
     check_writable([out / f for f in (*OUTPUT_FILES, *REPORT_FILES, *EXTRA_FILES)], force)

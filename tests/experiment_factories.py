@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from experiments.design import parse_design
+from experiments.spec.models import parse_design
 
 ARMS = {"control": 0.34, "flow_pack": 0.33, "contract_discount": 0.33}
 

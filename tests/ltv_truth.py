@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.simulate import DAYS_PER_MONTH, cumulative_hazard
+from experiments.simulate.config import DAYS_PER_MONTH
+from experiments.simulate.hazard import cumulative_hazard
 
 ARMS = ("control", "flow_pack", "contract_discount")
 
@@ -72,8 +73,8 @@ def true_ltv(sim: Any, margin: float, horizon_months: int, annual_discount_rate:
 
 def compare(seed: int, n: int, horizon_months: int = 24, rate: float = 0.08) -> list[dict[str, Any]]:
     """Simulate, analyse with :func:`analyze_survival` and return one row per treated arm: estimate vs truth."""
-    from experiments.simulate import simulate_operator
-    from experiments.tenure import analyze_survival
+    from experiments.simulate.operator import simulate_operator
+    from experiments.value.tenure import analyze_survival
 
     sim = simulate_operator(n_subscribers=n, rng=seed)
     ex = sim.experiment[["time_to_churn_days", "churn_event", "arm", "monthly_margin"]]

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from experiments.design import parse_design
-from experiments.simulate import design_yaml, simulate_operator
+from experiments.simulate.operator import simulate_operator
+from experiments.simulate.output import design_yaml
+from experiments.spec.models import parse_design
 
 SIM_FEATURES = ["data_usage_ratio", "days_to_contract_end", "price_sensitivity", "plan", "tenure_months", "arpu",
                 "cs_calls_90d"]

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
+from experiments.data.io import atomic_write_bytes, check_writable, to_json, write_outputs
 from experiments.errors import RetentionError
-from experiments.io import atomic_write_bytes, check_writable, to_json, write_outputs
 
 __all__ = ["atomic_write_bytes", "check_writable", "console", "domain_errors", "err_console", "fail",
            "is_interactive", "register_domain_error", "to_json", "write_outputs"]

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import typer
 
-from experiments.cli import app
-from experiments.cli._common import console, domain_errors, parse_date_option, to_json, write_outputs
+from experiments.cli._common import console, domain_errors, parse_date_option
+from experiments.cli.app import app
+from experiments.data.io import to_json, write_outputs
 
 
 def _load_experiment(design_path: Path):
-    from experiments.design import ExperimentDesign, load_design
     from experiments.errors import DesignError
+    from experiments.spec.models import ExperimentDesign, load_design
 
     design = load_design(design_path)
     if not isinstance(design, ExperimentDesign):
@@ -28,10 +29,10 @@ def validate(
     data: str | None = typer.Option(None, "--data", help="Data source overriding data.source."),
 ) -> None:
     """Check a design file and the columns it names, reading only the schema and the arm counts."""
-    from experiments.analyze import _check_schema
-    from experiments.design import ExperimentDesign, load_design
+    from experiments.analysis.analyze import _check_schema
+    from experiments.data.sources import open_source
     from experiments.errors import DataError
-    from experiments.sources import open_source
+    from experiments.spec.models import ExperimentDesign, load_design
 
     design = load_design(design_path)
     if isinstance(design, ExperimentDesign):
@@ -59,13 +60,13 @@ def analyze(
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
     """Analyze a randomised experiment: SRM, per-arm rates, χ², comparisons with corrections, guardrails, CUPED."""
-    from experiments.analyze import analyze as run
-    from experiments.report import print_experiment
+    from experiments.analysis.analyze import analyze as run
+    from experiments.analysis.section import print_experiment
 
     design = _load_experiment(design_path)
     when = parse_date_option(as_of, "--as-of")
     target = out / "results.json"
-    from experiments.cli._common import check_writable
+    from experiments.data.io import check_writable
 
     check_writable([target], force)  # fail before the work, and again (atomically) when writing
     result = run(design, data, as_of=when)

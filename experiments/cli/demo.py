@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from experiments.cli import app
 from experiments.cli._common import console, domain_errors
+from experiments.cli.app import app
 
 
 @app.command()
@@ -23,8 +23,8 @@ def demo(
     import time
 
     from experiments.demo import run_demo
-    from experiments.i18n import Lang
-    from experiments.literals import check_literal
+    from experiments.report.i18n import Lang
+    from experiments.spec.literals import check_literal
 
     check_literal(lang, Lang, "--lang")
 

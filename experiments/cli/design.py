@@ -7,8 +7,9 @@ from typing import Any
 
 import typer
 
-from experiments.cli import app
-from experiments.cli._common import check_writable, console, domain_errors, parse_date_option, to_json, write_outputs
+from experiments.cli._common import console, domain_errors, parse_date_option
+from experiments.cli.app import app
+from experiments.data.io import check_writable, to_json, write_outputs
 from experiments.errors import DesignError
 
 
@@ -44,13 +45,13 @@ def design_cmd(
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
     """Size an experiment: units per arm, total, runtime and the MDE the eligible population allows."""
-    from experiments import power as pw
+    from experiments.planning import power as pw
 
     outputs = [p for p in (json_out, plot) if p is not None]
     check_writable(outputs, force)
     population_note = ""
     if design is not None:
-        from experiments.design import load_design
+        from experiments.spec.models import load_design
 
         d = load_design(design)
         if alpha is not None or correction is not None:
@@ -123,8 +124,8 @@ def _print_size(r: Any, population_note: str) -> None:
 
 def count_eligible(design: Any) -> int:
     """Eligible rows of the design's population, counted by the engine."""
-    from experiments.assign import eligibility_filter
-    from experiments.data import open_table, require_columns
+    from experiments.data.engine import open_table, require_columns
+    from experiments.planning.assign import eligibility_filter
 
     spec = design.population
     t = open_table(spec.source, base_dir=design.path.parent if design.path else None)
@@ -149,8 +150,8 @@ def assign_cmd(
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
     """Assign the eligible population to arms (salted SHA-256, stratified), record it and print the balance."""
-    from experiments.assign import assign
-    from experiments.design import load_design
+    from experiments.planning.assign import assign
+    from experiments.spec.models import load_design
 
     d = load_design(design)
     check_writable([out, *([json_out] if json_out else [])], force)
@@ -166,7 +167,7 @@ def assign_cmd(
 def _print_assignment(r: Any) -> None:
     from rich.table import Table
 
-    from experiments.assign import SMD_FLAG
+    from experiments.planning.assign import SMD_FLAG
 
     counts = Table(title=f"Assignment of {r.units:,} units to {r.output}", header_style="bold")
     counts.add_column("arm")
@@ -218,8 +219,8 @@ def monitor_cmd(
     """Always-valid confidence sequences of the primary metric, and whether the experiment may stop."""
     from rich.table import Table
 
-    from experiments.design import load_design
-    from experiments.monitor import monitor
+    from experiments.planning.monitor import monitor
+    from experiments.spec.models import load_design
 
     d = load_design(design)
     outputs = [p for p in (json_out, plot) if p is not None]

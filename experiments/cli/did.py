@@ -12,8 +12,9 @@ from typing import Any
 
 import typer
 
-from experiments.cli import app
-from experiments.cli._common import console, domain_errors, register_domain_error, to_json, write_outputs
+from experiments.cli._common import console, domain_errors, register_domain_error
+from experiments.cli.app import app
+from experiments.data.io import to_json, write_outputs
 from experiments.errors import DesignError
 
 
@@ -60,7 +61,7 @@ def did_command(
                             "pretest": "bootstrap"}
     source: Any = data
     if design is not None:
-        from experiments.design import load_design
+        from experiments.spec.models import load_design
 
         d = load_design(design)
         if getattr(d, "kind", None) != "did":
@@ -92,7 +93,7 @@ def did_command(
     check_choice(opts["se"], ("auto", "iid", "hc1", "cluster", "wild"), "--se")
     check_choice(opts["control"], ("never", "notyet"), "--control")
     check_choice(opts["pretest"], ("bootstrap", "wald"), "--pretest")
-    from experiments.data import open_table
+    from experiments.data.engine import open_table
 
     table = open_table(source)
     model = DiD(**cols, **settings, **opts)  # type: ignore[arg-type]

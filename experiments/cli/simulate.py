@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from experiments.cli import app
 from experiments.cli._common import console, domain_errors, is_interactive
+from experiments.cli.app import app
 
 DEFAULT_SEED = 20260701
 
@@ -27,15 +27,10 @@ def simulate(
     design.yaml. The true effects (truth*.parquet/json) are for tests; analyses read experiment.parquet through
     design.yaml. The data-generating process is documented in docs/simulator.md.
     """
-    from experiments.cli._common import check_writable
-    from experiments.simulate import (
-        MAX_SUBSCRIBERS,
-        MIN_SUBSCRIBERS,
-        OUTPUT_FILES,
-        SimulationConfigError,
-        simulate_operator,
-        write_simulation,
-    )
+    from experiments.data.io import check_writable
+    from experiments.simulate.config import MAX_SUBSCRIBERS, MIN_SUBSCRIBERS, OUTPUT_FILES, SimulationConfigError
+    from experiments.simulate.operator import simulate_operator
+    from experiments.simulate.output import write_simulation
 
     if subscribers < MIN_SUBSCRIBERS:
         raise SimulationConfigError(

@@ -12,8 +12,9 @@ from typing import Any
 
 import typer
 
-from experiments.cli import app
-from experiments.cli._common import console, domain_errors, register_domain_error, to_json, write_outputs
+from experiments.cli._common import console, domain_errors, register_domain_error
+from experiments.cli.app import app
+from experiments.data.io import to_json, write_outputs
 from experiments.errors import DesignError
 
 
@@ -66,7 +67,7 @@ def survival_command(
 ) -> None:
     """Survival curves per group, log-rank, RMST (tenure gained), Cox with a PH check, and lifetime value."""
     _register()
-    from experiments.tenure import analyze_survival
+    from experiments.value.tenure import analyze_survival
 
     if design is None and data is None:
         raise DesignError("no data: pass an experiment design or --data PATH with --duration and --event")
@@ -120,7 +121,7 @@ def risk_command(
 
     import pandas as pd
 
-    from experiments.data import open_table
+    from experiments.data.engine import open_table
     from survival.risk import ChurnRiskModel
 
     cuts = _numbers(thresholds, "--thresholds")

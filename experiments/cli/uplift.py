@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
-from experiments.cli import app
-from experiments.cli._common import check_writable, console, domain_errors, to_json, write_outputs
+from experiments.cli._common import console, domain_errors
+from experiments.cli.app import app
+from experiments.data.io import check_writable, to_json, write_outputs
 
 
 @app.command()
@@ -22,8 +23,7 @@ def uplift(
 ) -> None:
     """Per-subscriber uplift of every arm, the offer policy that maximises net value, and its held-out value."""
     from experiments.cli.analyze import _load_experiment
-    from experiments.uplift import analyze_uplift
-    from experiments.uplift_report import calibration_figure, qini_figure
+    from experiments.uplift.analyze import analyze_uplift
 
     design = _load_experiment(design_path)
     targets = {"json": out / "uplift.json", "qini": out / "uplift_qini.html",
@@ -37,8 +37,8 @@ def uplift(
         console.print(f"  {rule}")
     files = {
         targets["json"]: to_json(result.to_dict()),
-        targets["qini"]: qini_figure(result).to_html(include_plotlyjs="cdn", full_html=True),
-        targets["calibration"]: calibration_figure(result).to_html(include_plotlyjs="cdn", full_html=True),
+        targets["qini"]: result.plot().to_html(include_plotlyjs="cdn", full_html=True),
+        targets["calibration"]: result.plot_calibration().to_html(include_plotlyjs="cdn", full_html=True),
         targets["rules"]: "\n".join(result.policy.rules) + "\n",
     }
     write_outputs(files, force)

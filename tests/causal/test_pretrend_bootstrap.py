@@ -166,7 +166,8 @@ def _simulator_panel(gen: np.random.Generator, slope: float = 0.0) -> tuple[np.n
     months, cohorts of 6/4/3 regions starting in months 13/16/19, 11 never treated; the region weights, effects and
     schedule drawn as ``simulate_operator`` draws them). ``slope`` adds a pre-trend: treated regions' churn rate
     drifts by ``slope`` per month before their start (``slope × (month - start)``)."""
-    from experiments.simulate import SimulationConfig, _promo_schedule, _region_labels, _simulate_panel
+    from experiments.simulate.config import SimulationConfig
+    from experiments.simulate.operator import _promo_schedule, _region_labels, _simulate_panel
 
     cfg = SimulationConfig()
     regions = np.array(_region_labels(cfg.n_regions), dtype=object)

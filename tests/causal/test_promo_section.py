@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from causal.simulate import simulate_panel
-from experiments.promo import analyze_promo, promo_section
-from experiments.sections import ReportSection
+from experiments.analysis.promo import analyze_promo, promo_section
+from experiments.report.sections import ReportSection
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_simulator_panel_of_issue_4_passes_pre_trends() -> None:
     the region panel does not depend on the number of subscribers) no longer fails the pre-trend check. R did's χ²
     pre-test, still available with ``pretest="wald"``, rejects it (χ² = 119 on 20 df), and the default message says
     that the bootstrap decided and why."""
-    from experiments.simulate import simulate_operator
+    from experiments.simulate.operator import simulate_operator
 
     panel = simulate_operator(rng=20260701, n_subscribers=2000).panel
     res = analyze_promo(panel, n_boot=999, n_perm=0, n_placebo=0)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments import stats
-from experiments.stats import SuffStats
+from experiments.analysis import stats
+from experiments.analysis.stats import SuffStats
 
 N_SIM = 10_000
 ALPHA = 0.05

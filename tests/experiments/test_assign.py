@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-import experiments.assign as assign_mod
-from experiments.assign import assign, fill_quotas, largest_remainder, smd_table, unit_hash
-from experiments.design import parse_design
+import experiments.planning.assign as assign_mod
 from experiments.errors import DataError, DesignError, OutputExistsError
+from experiments.planning.allocation import fill_quotas, largest_remainder, unit_hash
+from experiments.planning.assign import assign, smd_table
+from experiments.spec.models import parse_design
 
 DAY = date(2026, 1, 5)
 RTOL_SMD = 1e-10  # same formula from sums vs from rows, float noise only
@@ -259,7 +260,7 @@ def test_string_ids_keep_existing_and_exclusivity(tmp_path):
 
 
 def test_registry_records_runs(pop, tmp_path):
-    from experiments.assign import registered_designs, registry_assignments
+    from experiments.planning.registry import registered_designs, registry_assignments
 
     d = make()
     r = assign(d, out=tmp_path / "a.parquet", population=pop, salt="abc", assigned_at=DAY)
@@ -425,8 +426,8 @@ def test_condition_value_must_fit_op():
 def test_reference_design_on_simulated_subscribers(tmp_path):
     """The repository's design file (its population, strata and assignment sections) on the simulator's
     subscribers: eligibility applied, every region × plan stratum within one unit of the weights."""
-    from experiments.design import load_design
-    from experiments.simulate import simulate_operator
+    from experiments.simulate.operator import simulate_operator
+    from experiments.spec.models import load_design
 
     design = load_design(Path(__file__).resolve().parents[2] / "designs" / "flowpack_vs_discount.yaml")
     subs = simulate_operator(n_subscribers=5000, rng=20260701).subscribers

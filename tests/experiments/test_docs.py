@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from experiments.design import load_design, parse_design
+from experiments.spec.models import load_design, parse_design
 
 REPO = Path(__file__).resolve().parents[2]
 DOC_BLOCKS = [(p.name, i, b) for p in sorted((REPO / "docs").glob("*.md"))

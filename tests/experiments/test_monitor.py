@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.design import parse_design
+from experiments.analysis.stats import SuffStats
 from experiments.errors import DataError
-from experiments.monitor import (
+from experiments.planning.monitor import (
     confidence_sequence,
     cs_halfwidth,
     cs_rejections,
@@ -20,7 +20,7 @@ from experiments.monitor import (
     naive_rejections,
     rho,
 )
-from experiments.stats import SuffStats
+from experiments.spec.models import parse_design
 
 RTOL_GBSTATS = 1e-12  # same closed form as gbstats, float noise only
 SIMS = 4000
@@ -193,8 +193,8 @@ def test_monitor_bad_input():
 
 def test_design_report_section(tmp_path):
     """The section gathers the three results; a short population fails its check."""
-    from experiments.design_report import design_section
-    from experiments.power import sample_size
+    from experiments.planning.power import sample_size
+    from experiments.planning.section import design_section
 
     size = sample_size(0.2, 0.05, population=1000)
     r = monitor(_design(), _frame(6, 3000, (0.2, 0.2, 0.2)))

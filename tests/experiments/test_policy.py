@@ -8,7 +8,9 @@ import pytest
 from uplift_helpers import oracle_value, sim_design, simulate, true_net_values, true_value, would_stay_anyway
 
 from experiments.errors import DataError
-from experiments.policy import (
+from experiments.uplift.analyze import analyze_uplift
+from experiments.uplift.model import aipw_scores
+from experiments.uplift.policy import (
     PolicyCosts,
     choose_arms,
     evaluate_policy,
@@ -17,7 +19,7 @@ from experiments.policy import (
     policy_value,
     tree_rules,
 )
-from experiments.uplift import aipw_scores, analyze_uplift, prepare_uplift_data, retention_value
+from experiments.uplift.prepare import prepare_uplift_data, retention_value
 
 EXACT = 1e-12  # same arithmetic, float noise only
 

@@ -12,7 +12,7 @@ from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from experiments.errors import DesignError
-from experiments.power import (
+from experiments.planning.power import (
     make_problem,
     mde_at,
     optimal_allocation,

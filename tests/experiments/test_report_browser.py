@@ -86,7 +86,7 @@ def test_demo_refuses_to_overwrite(demo_run):
 def test_chinese_report_renders(tmp_path):
     """``--lang zh``: the page's words and every section's title, conclusions and trust checks are Simplified Chinese
     (tests/experiments/test_report_zh.py checks each section's sentences against its English twin)."""
-    from experiments.i18n import msg
+    from experiments.report.i18n import msg
 
     out = tmp_path / "zh"
     demo = run_demo(out, subscribers=20_000, seed=3, lang="zh")

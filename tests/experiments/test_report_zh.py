@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from uplift_helpers import toy_design, toy_frame
 
-from experiments.sections import ReportSection
+from experiments.report.sections import ReportSection
 
 NUMBER = re.compile(r"[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]?\d+)?%?")
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -75,7 +75,7 @@ def _arms(seed: int, n: int = 3000) -> pd.DataFrame:
 
 @pytest.mark.parametrize("ltv_horizon", [12, 36], ids=["observed", "extrapolated"])
 def test_survival_section_in_chinese(ltv_horizon: int) -> None:
-    from experiments.tenure import analyze_survival, survival_section
+    from experiments.value.tenure import analyze_survival, survival_section
 
     res = analyze_survival(_arms(1), duration="months", event="churned", group="arm", control="control", horizon=12,
                            value={"margin": 30.0, "horizon_months": ltv_horizon, "annual_discount_rate": 0.08})
@@ -92,7 +92,7 @@ def test_survival_section_in_chinese(ltv_horizon: int) -> None:
 @pytest.fixture(scope="module")
 def promo_result():
     from causal.simulate import simulate_panel
-    from experiments.promo import analyze_promo
+    from experiments.analysis.promo import analyze_promo
 
     panel, _ = simulate_panel(30, 12, starts=(7,), effect=0.005, rng=0)
     return analyze_promo(panel, n_perm=99, n_placebo=20, n_boot=999, rng=1)
@@ -100,7 +100,7 @@ def promo_result():
 
 def test_promo_section_in_chinese(promo_result) -> None:
     """Conclusions and check names are Chinese; the refutation messages come from `causal` and stay English."""
-    from experiments.promo import promo_section
+    from experiments.analysis.promo import promo_section
 
     en = promo_section(promo_result, value_per_subscriber=300.0)
     zh = promo_section(promo_result, value_per_subscriber=300.0, lang="zh")
@@ -116,14 +116,14 @@ def test_promo_section_in_chinese(promo_result) -> None:
 
 @pytest.fixture(scope="module")
 def uplift_result():
-    from experiments.uplift import analyze_uplift
+    from experiments.uplift.analyze import analyze_uplift
 
     frame, _ = toy_frame(3000, 8)
     return analyze_uplift(toy_design(), frame, rng=0, refute=True)
 
 
 def test_uplift_section_in_chinese(uplift_result) -> None:
-    from experiments.uplift_report import uplift_section
+    from experiments.uplift.section import uplift_section
 
     en, zh = uplift_section(uplift_result), uplift_section(uplift_result, lang="zh")
     _assert_twins(en, zh)
@@ -135,7 +135,7 @@ def test_uplift_section_in_chinese(uplift_result) -> None:
 
 
 def _monitor_design():
-    from experiments.design import parse_design
+    from experiments.spec.models import parse_design
 
     return parse_design({
         "name": "flowpack_vs_discount", "control": "control",
@@ -160,8 +160,8 @@ def _monitor_frame(seed: int, n: int, rates: tuple[float, float, float]) -> pd.D
                                                  ((0.20, 0.20, 0.20), "continue")])
 def test_monitoring_decision_in_both_languages(rates, decision) -> None:
     """English is rebuilt from the catalogue and must equal experiments.monitor's own sentence; Chinese its twin."""
-    from experiments.design_report import design_section
-    from experiments.monitor import monitor
+    from experiments.planning.monitor import monitor
+    from experiments.planning.section import design_section
 
     r = monitor(_monitor_design(), _monitor_frame(1, 12000, rates), tuning=12000)
     assert r.decision == decision
@@ -172,10 +172,10 @@ def test_monitoring_decision_in_both_languages(rates, decision) -> None:
 
 def test_design_section_in_chinese(tmp_path) -> None:
     """Sample size (with a too-small population) and a real assignment with its balance and ratio checks."""
-    from experiments.assign import assign
-    from experiments.design import parse_design
-    from experiments.design_report import design_section
-    from experiments.power import sample_size
+    from experiments.planning.assign import assign
+    from experiments.planning.power import sample_size
+    from experiments.planning.section import design_section
+    from experiments.spec.models import parse_design
 
     rng = np.random.default_rng(4)
     n = 3000

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.design import Cost
-from experiments.roi import arm_roi
+from experiments.spec.models import Cost
+from experiments.value.roi import arm_roi
 
 
 def test_hand_computed_example():

@@ -22,8 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from experiments.cli import app
-from experiments.design import load_design
-from experiments.simulate import (
+from experiments.simulate.config import (
     ARMS,
     FEATURES,
     MIN_SUBSCRIBERS,
@@ -32,13 +31,16 @@ from experiments.simulate import (
     PLANS,
     SimulationConfig,
     SimulationConfigError,
+)
+from experiments.simulate.hazard import (
     cumulative_hazard,
     invert_cumulative_hazard,
     restricted_mean,
-    simulate_operator,
     survival_probability,
-    write_simulation,
 )
+from experiments.simulate.operator import simulate_operator
+from experiments.simulate.output import write_simulation
+from experiments.spec.models import load_design
 
 SEED = 20260701
 N_LARGE = 150_000  # enough for 4-SE checks of effects of a few percentage points
@@ -736,7 +738,7 @@ def test_config_is_a_frozen_dataclass():
 def test_docstring_examples_run():
     import doctest
 
-    import experiments.simulate as module
+    import experiments.simulate.operator as module
 
     result = doctest.testmod(module)
     assert result.attempted >= 9 and result.failed == 0

@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from experiment_factories import make_design, make_frame
 
-from experiments.analyze import analyze
-from experiments.data import MetricColumns, open_table
+from experiments.analysis.analyze import analyze
+from experiments.data.engine import MetricColumns, open_table
+from experiments.data.sources import DuckDBSource, IbisSource, open_source
 from experiments.errors import DataError
-from experiments.sources import DuckDBSource, IbisSource, open_source
 
 RTOL = 1e-12  # the same sums in a different order: float noise only
 AS_OF = date(2026, 10, 20)
@@ -194,8 +194,8 @@ def test_the_caller_frame_is_scanned_not_changed():
 
 
 def test_docstring_examples_run():
-    import experiments.data
-    import experiments.sources
+    import experiments.data.engine
+    import experiments.data.sources
 
     for module in (experiments.sources, experiments.data):
         result = doctest.testmod(module)

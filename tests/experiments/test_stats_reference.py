@@ -13,9 +13,9 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 from statsmodels.stats.weightstats import ttest_ind as sm_ttest_ind
 
-from experiments import stats
+from experiments.analysis import stats
+from experiments.analysis.stats import SuffStats
 from experiments.errors import DesignError
-from experiments.stats import SuffStats
 
 RTOL = 1e-10  # same formula on sums vs rows: float noise only
 FIXTURE_ATOL = 5e-6  # published figures are rounded to 5-6 decimals

@@ -8,15 +8,9 @@ import pytest
 from uplift_helpers import sim_design, simulate, toy_design, toy_frame
 
 from experiments.errors import DataError
-from experiments.uplift import (
-    MIN_UNITS_PER_FOLD,
-    KnownPropensity,
-    UpliftModel,
-    _fit_cate,
-    analyze_uplift,
-    average_effects,
-    prepare_uplift_data,
-)
+from experiments.uplift.analyze import analyze_uplift
+from experiments.uplift.model import KnownPropensity, UpliftModel, _fit_cate, average_effects
+from experiments.uplift.prepare import MIN_UNITS_PER_FOLD, prepare_uplift_data
 
 EXACT = 1e-12  # the known propensities are passed through unchanged
 
@@ -142,7 +136,7 @@ def test_analysis_does_not_mutate_and_is_reproducible():
     a = analyze_uplift(design, frame, rng=9, refute=False)
     b = analyze_uplift(design, frame, rng=9, refute=False)
     pd.testing.assert_frame_equal(frame, before)
-    from experiments.cli._common import to_json
+    from experiments.data.io import to_json
 
     da, db = a.to_dict(), b.to_dict()
     da.pop("seconds"), db.pop("seconds")
@@ -162,8 +156,8 @@ def test_row_order_does_not_change_the_average_effects_beyond_noise():
 
 
 def test_uplift_json_schema_and_report_section():
-    from experiments.sections import ReportSection
-    from experiments.uplift_report import uplift_section
+    from experiments.report.sections import ReportSection
+    from experiments.uplift.section import uplift_section
 
     frame, _ = toy_frame(3000, 8)
     res = analyze_uplift(toy_design(segments=["plan"]), frame, rng=0, refute=False)
@@ -189,7 +183,7 @@ def test_value_array_overrides_the_design_value():
     value of every policy (the costs are zero in this variant)."""
     frame, _ = toy_frame(3000, 10)
     design = toy_design()
-    from experiments.design import parse_design
+    from experiments.spec.models import parse_design
 
     raw = design.model_dump(exclude={"path"})
     for a in ("a", "b"):
@@ -205,7 +199,7 @@ def test_value_array_overrides_the_design_value():
 def test_refuters_placebo_vanishes_and_real_effect_survives():
     """DoWhy refuters on a toy experiment with a real effect: the permuted-arm placebo effect is near zero (within
     3 of its simulation standard errors of 0, via DoWhy's own test) and every refuter passes."""
-    from experiments.refute import refute_average_effect
+    from experiments.uplift.refute import refute_average_effect
 
     rng = np.random.default_rng(12)
     n = 4000

@@ -9,7 +9,8 @@ import yaml
 from typer.testing import CliRunner
 
 from experiments.cli import app
-from experiments.simulate import simulate_operator, write_simulation
+from experiments.simulate.operator import simulate_operator
+from experiments.simulate.output import write_simulation
 
 
 @pytest.fixture(scope="module")

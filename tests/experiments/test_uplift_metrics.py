@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from experiments.errors import DataError
-from experiments.uplift_metrics import (
+from experiments.uplift.metrics import (
     auuc,
     blp_test,
     calibration_table,

@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 from uplift_helpers import sim_design, simulate
 
-from experiments.uplift import (
-    NUISANCE_MAX_ROWS,
-    UpliftModel,
-    _nuisance_splits,
-    _subsample,
-    average_effects,
-    prepare_uplift_data,
-)
+from experiments.uplift.model import NUISANCE_MAX_ROWS, UpliftModel, _nuisance_splits, _subsample, average_effects
+from experiments.uplift.prepare import prepare_uplift_data
 
 ARMS = ["control", "flow_pack", "contract_discount"]
 WEIGHTS = [0.34, 0.33, 0.33]
@@ -105,7 +99,7 @@ def test_outcomes_read_back_from_econml_equal_the_fold_models_predictions():
     (``models_regression``) gives the same out-of-fold outcomes as solving EconML's cached doubly-robust values
     for them (:func:`_out_of_fold_outcomes`). Guards against a change of EconML's internal layout; tolerance
     1e-9 (a division by e - 1 with e = 0.3-0.4 and float noise)."""
-    from experiments.uplift import _capped_splits, _fit_cate, _folds, _out_of_fold_outcomes, _predict_arms
+    from experiments.uplift.model import _capped_splits, _fit_cate, _folds, _out_of_fold_outcomes, _predict_arms
 
     sim = simulate(8_000, 2)
     ud = prepare_uplift_data(sim_design(sim), sim.experiment)

@@ -121,7 +121,8 @@ def test_group_without_events_is_reported(tmp_path):
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
-    from experiments.simulate import simulate_operator, write_simulation
+    from experiments.simulate.operator import simulate_operator
+    from experiments.simulate.output import write_simulation
 
     folder = tmp_path_factory.mktemp("sim")
     sim = simulate_operator(n_subscribers=20_000, rng=5)

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from ltv_truth import compare, true_ltv, true_survival
 
-from experiments.simulate import CURVE_DAYS, simulate_operator
-from experiments.tenure import analyze_survival, survival_section
+from experiments.simulate.config import CURVE_DAYS
+from experiments.simulate.operator import simulate_operator
+from experiments.value.tenure import analyze_survival, survival_section
 
 EXACT = 1e-9  # same closed form, float noise only (rate0 is recovered from p90 through log1p)
 #: Accuracy the report's trust check claims for ΔLTV extrapolated 18 months beyond 6 months of follow-up

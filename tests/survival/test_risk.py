@@ -135,7 +135,7 @@ def test_risk_scores_on_project_simulator_reach_oracle_auc():
 
     Without ``latent_risk`` (which no analyst sees) the gap is about 0.05: that is information, not estimation.
     """
-    from experiments.simulate import simulate_operator
+    from experiments.simulate.operator import simulate_operator
 
     sim = simulate_operator(n_subscribers=40_000, rng=20260701)
     d = sim.experiment.merge(sim.truth_effects, on=["subscriber_id", "arm"]).merge(

@@ -7,8 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from experiments.sections import ReportSection
-from experiments.tenure import analyze_survival, survival_section
+from experiments.report.sections import ReportSection
+from experiments.value.tenure import analyze_survival, survival_section
 from survival.errors import HorizonError
 
 

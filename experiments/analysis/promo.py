@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from experiments.i18n import MESSAGES, Lang, msg
-from experiments.sections import ReportSection, TrustCheck
+from experiments.report.i18n import MESSAGES, Lang, msg
+from experiments.report.sections import ReportSection, TrustCheck
 
 if TYPE_CHECKING:
-    from causal.did import DidResult
+    from causal.results import DidResult
 
 #: Columns of the simulator's panel (``experiments/simulate.py`` → ``panel.parquet``).
 PANEL_COLUMNS = {"unit": "region", "time": "month", "outcome": "churn_rate", "treat": "promo",
@@ -59,7 +59,7 @@ def analyze_promo(
 
     Returns
     -------
-    causal.did.DidResult
+    causal.results.DidResult
 
     Examples
     --------
@@ -73,7 +73,7 @@ def analyze_promo(
 
     table = panel
     if isinstance(panel, (str, Path)):
-        from experiments.data import open_table
+        from experiments.data.engine import open_table
 
         table = open_table(panel)
     if staggered is None:
@@ -119,7 +119,7 @@ def promo_section(result: DidResult, value_per_subscriber: float | None = None,
 
     Parameters
     ----------
-    result : causal.did.DidResult
+    result : causal.results.DidResult
         From :func:`analyze_promo` (outcome on the churn-rate scale: churners per subscriber-month).
     value_per_subscriber : float, optional
         Value lost per extra churner (e.g. the survival area's lifetime value) when the result has none.
@@ -137,7 +137,6 @@ def promo_section(result: DidResult, value_per_subscriber: float | None = None,
     import pandas as pd
 
     from causal.did import excess_churn
-    from causal.report import event_study_figure, summary_table
 
     r = result
     lvl = int(round((1 - r.alpha) * 100))
@@ -173,7 +172,7 @@ def promo_section(result: DidResult, value_per_subscriber: float | None = None,
                                        "ci_hi": "CI high"})[["months since start", "effect", "se", "CI low",
                                                              "CI high"]]
     tables: list[tuple[str, pd.DataFrame]] = [
-        ("Estimates (effect on the monthly churn rate)", summary_table(r).round(6)),
+        ("Estimates (effect on the monthly churn rate)", r.summary().round(6)),
         ("Event study (TWFE, reference month −1)", es.round(6)),
     ]
     if r.staggered is not None:
@@ -190,7 +189,7 @@ def promo_section(result: DidResult, value_per_subscriber: float | None = None,
     ]
     return ReportSection(key="promo", title=msg("title.promo", lang), conclusions=conclusions,
                          tables=tables, figures=[("Effect by month relative to the promotion start",
-                                                  event_study_figure(r))], checks=checks, notes=notes, language=lang)
+                                                  r.plot())], checks=checks, notes=notes, language=lang)
 
 
 def _pretrend_check(r: DidResult, lang: Lang = "en") -> TrustCheck:

@@ -103,7 +103,7 @@ def _init_params(propensity: float, binary: bool, seed: int) -> dict[str, Any]:
     from econml.sklearn_extensions.linear_model import StatsModelsLinearRegression
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    from experiments.uplift import KnownPropensity
+    from experiments.uplift.model import KnownPropensity
 
     kw = {"max_iter": 40, "learning_rate": 0.15, "max_leaf_nodes": 15, "min_samples_leaf": 50,
           "early_stopping": False, "random_state": seed}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from experiments.literals import check_literal
+from experiments.spec.literals import check_literal
 
 Lang = Literal["en", "zh"]
 

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from scipy import special
 
-from experiments.design import Cost, ExperimentDesign
-from experiments.i18n import Lang, msg
+from experiments.report.i18n import Lang, msg
+from experiments.spec.models import Cost, ExperimentDesign
 
 if TYPE_CHECKING:
-    from experiments.analyze import ExperimentResult
-    from experiments.sections import ReportSection
+    from experiments.analysis.results import ExperimentResult
+    from experiments.report.sections import ReportSection
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +201,7 @@ def experiment_roi(design: ExperimentDesign, experiment: ExperimentResult, *, lt
 
 def roi_section(rows: list[ArmROI], *, currency: str = "", lang: Lang = "en") -> ReportSection:
     """Finance's section: net value and ROI per arm, per subscriber offered (conclusions in ``lang``)."""
-    from experiments.sections import ReportSection, TrustCheck
+    from experiments.report.sections import ReportSection, TrustCheck
 
     cur = f"{currency} " if currency else ""
     conclusions = []

@@ -33,8 +33,9 @@ from scipy import stats
 from experiments.errors import DataError
 
 if TYPE_CHECKING:
-    from experiments.design import ExperimentDesign, UpliftBudget
-    from experiments.uplift import CrossFit, UpliftData
+    from experiments.spec.models import ExperimentDesign, UpliftBudget
+    from experiments.uplift.model import CrossFit
+    from experiments.uplift.prepare import UpliftData
 
 #: Subsample on which the policy tree is grown (a depth-3 tree does not need more rows to find its splits).
 TREE_MAX_ROWS = 100_000
@@ -311,7 +312,7 @@ def evaluate_policy(data: UpliftData, cf: CrossFit, costs: PolicyCosts, *, budge
                     tree_depth: int = 2, alpha: float = 0.05,
                     rng: np.random.Generator | int | None = None) -> PolicyResult:
     """Build the value-aware policy from cross-fitted predictions and evaluate it (and the baselines) by AIPW."""
-    from experiments.uplift import aipw_scores
+    from experiments.uplift.model import aipw_scores
 
     n, k = cf.cate.shape
     if data.value is not None:

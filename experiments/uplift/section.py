@@ -1,55 +1,20 @@
-"""Tables, figures and the report section of an uplift analysis (free functions over :class:`UpliftResult`)."""
+"""Tables and the report section of an uplift analysis (free functions over :class:`UpliftResult`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
-from experiments.i18n import Lang, msg
-from experiments.sections import ReportSection, TrustCheck
+from experiments.report.i18n import Lang, msg
+from experiments.report.sections import ReportSection, TrustCheck
 
 if TYPE_CHECKING:
-    from experiments.uplift import UpliftResult
+    from experiments.uplift.results import UpliftResult
 
 
 def _fmt_ci(v: float, lo: float, hi: float, digits: int = 2, lang: Lang = "en") -> str:
     return msg("ci", lang, v=f"{v:,.{digits}f}", lo=f"{lo:,.{digits}f}", hi=f"{hi:,.{digits}f}")
-
-
-def qini_figure(result: UpliftResult) -> Any:
-    """Plotly figure: the Qini curve of every arm against control, with its random-targeting line."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    for arm, ev in result.arms.items():
-        c = ev.metrics.curves
-        x = c.x / c.n
-        fig.add_trace(go.Scatter(x=x, y=c.qini / c.n, mode="lines", name=f"{arm} (model)"))
-        fig.add_trace(go.Scatter(x=[0, 1], y=[0, c.qini[-1] / c.n], mode="lines", name=f"{arm} (random)",
-                                 line={"dash": "dash"}))
-    fig.update_layout(title="Qini curves on held-out subscribers", xaxis_title="fraction of subscribers targeted",
-                      yaxis_title="incremental retained subscribers per subscriber", template="plotly_white")
-    return fig
-
-
-def calibration_figure(result: UpliftResult) -> Any:
-    """Plotly figure: observed versus predicted benefit by predicted-benefit decile, per arm."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    for arm, ev in result.arms.items():
-        cal = ev.calibration
-        fig.add_trace(go.Scatter(x=cal["predicted"], y=cal["observed"], mode="markers+lines", name=arm,
-                                 error_y={"type": "data", "array": 1.96 * cal["se"]}))
-    lo = min(float(np.nanmin(ev.calibration["predicted"])) for ev in result.arms.values())
-    hi = max(float(np.nanmax(ev.calibration["predicted"])) for ev in result.arms.values())
-    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="perfect calibration",
-                             line={"dash": "dot", "color": "grey"}))
-    fig.update_layout(title="Calibration by predicted-benefit decile (held out)", xaxis_title="predicted benefit",
-                      yaxis_title="observed benefit (arm minus control)", template="plotly_white")
-    return fig
 
 
 def effects_table(result: UpliftResult) -> pd.DataFrame:
@@ -124,5 +89,6 @@ def uplift_section(result: UpliftResult, lang: Lang = "en") -> ReportSection:
         tables.append(("Average effect per segment (Cochran's Q heterogeneity test per arm)",
                        result.segments.round(4)))
     return ReportSection(key="uplift", title=msg("title.uplift", lang), conclusions=conclusions, tables=tables,
-                         figures=[("Qini curves", qini_figure(result)), ("Calibration", calibration_figure(result))],
+                         figures=[("Qini curves", result.plot()),
+                                  ("Calibration", result.plot_calibration())],
                          checks=checks, notes=list(result.notes), language=lang)

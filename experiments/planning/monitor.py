@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from experiments.analysis.stats import SuffStats
 from experiments.errors import DataError, DesignError
-from experiments.stats import SuffStats
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -276,7 +276,7 @@ def monitor(design: Any, data: Any = None, *, tuning: float | None = None,
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from experiments.design import parse_design
+    >>> from experiments.spec.models import parse_design
     >>> d = parse_design({"name": "x", "data": {"source": "o.parquet"}, "control": "c",
     ...                   "arms": {"c": {"weight": 0.5}, "t": {"weight": 0.5}},
     ...                   "metrics": [{"name": "churn", "column": "y", "kind": "binary", "direction": "decrease"}]})
@@ -289,13 +289,13 @@ def monitor(design: Any, data: Any = None, *, tuning: float | None = None,
     """
     import pandas as pd
 
-    from experiments.data import MetricColumns, aggregate_stats, open_table, require_columns
-    from experiments.stats import srm_test
+    from experiments.analysis.stats import srm_test
+    from experiments.data.engine import MetricColumns, aggregate_stats, open_table, require_columns
 
     primary = next(m for m in design.metrics if m.role == "primary")
     binary = primary.kind == "binary"
     if planned_total is None and design.power is not None:
-        from experiments.power import from_design
+        from experiments.planning.power import from_design
 
         planned_total = from_design(design).total
     n_tune = float(tuning if tuning is not None else (planned_total or DEFAULT_TUNING))

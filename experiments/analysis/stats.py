@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from experiments.errors import DesignError
-from experiments.literals import Correction, Direction, check_literal
+from experiments.spec.literals import Correction, Direction, check_literal
 
 if TYPE_CHECKING:
     import numpy as np

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from experiments.data import BITMAP_MAX_RANGE, MetricColumns, locate
+from experiments.data.engine import BITMAP_MAX_RANGE, MetricColumns, locate
 from experiments.errors import DataError, close_matches
 
 if TYPE_CHECKING:
@@ -278,21 +278,21 @@ class IbisSource:
 
     def max_date(self, column: str) -> date | None:
         """The latest value of a date/timestamp column as a date, or None for an empty table."""
-        from experiments.data import max_date
+        from experiments.data.engine import max_date
 
         return max_date(self.table, column)
 
     def aggregate(self, *, arm: str, metrics: Sequence[MetricColumns], assigned_at: str | None = None,
                   by: Sequence[str] = ()) -> tuple[dict[str, Any], ...]:
         """Per arm (× ``by``) sums on the table's backend, as :meth:`DuckDBSource.aggregate` returns them."""
-        from experiments.data import aggregate_stats
+        from experiments.data.engine import aggregate_stats
 
         df = aggregate_stats(self.table, arm=arm, metrics=metrics, assigned_at=assigned_at, by=by)
         return tuple({k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in df.to_dict("records"))
 
     def unit_check(self, unit: str) -> UnitCheck:
         """Rows, distinct non-missing ids and missing ids of ``unit`` (:func:`experiments.data.count_duplicates`)."""
-        from experiments.data import count_duplicates
+        from experiments.data.engine import count_duplicates
 
         return UnitCheck(*count_duplicates(self.table, unit))
 

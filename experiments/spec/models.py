@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from experiments.errors import DesignError
-from experiments.literals import (
+from experiments.spec.literals import (
     AssignMethod,
     ConditionOp,
     Correction,

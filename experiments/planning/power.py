@@ -51,7 +51,7 @@ from scipy import optimize
 from scipy import stats as sps
 
 from experiments.errors import DesignError
-from experiments.literals import Correction, Direction, MetricKind, PowerMethod, check_literal
+from experiments.spec.literals import Correction, Direction, MetricKind, PowerMethod, check_literal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -572,7 +572,7 @@ def from_design(design: Any, *, population: int | None = None,
 
     Examples
     --------
-    >>> from experiments.design import parse_design
+    >>> from experiments.spec.models import parse_design
     >>> d = parse_design({"name": "x", "data": {"source": "o.parquet"}, "control": "c",
     ...                   "arms": {"c": {"weight": 0.5}, "t": {"weight": 0.5}},
     ...                   "metrics": [{"name": "churn", "column": "y", "kind": "binary", "direction": "decrease"}],

@@ -9,141 +9,18 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from experiments import data as data_mod
-from experiments import stats
-from experiments.design import ExperimentDesign, Metric
+from experiments.analysis import stats
+from experiments.analysis.results import ExperimentResult, MetricResult
+from experiments.data import engine as data_mod
+from experiments.data.sources import Source, open_source
 from experiments.errors import DataError
-from experiments.sources import Source, open_source
+from experiments.spec.models import ExperimentDesign, Metric
 
 if TYPE_CHECKING:
-    import pandas as pd
-
-
-@dataclass(frozen=True, slots=True)
-class MetricResult:
-    """Everything computed for one metric.
-
-    Attributes
-    ----------
-    name, kind, role, direction : str
-        As in the design.
-    arms : dict[str, ArmEstimate]
-        Mean and interval per arm, in design order.
-    omnibus : Chi2Result or None
-        Pearson χ² over all arms (binary metrics only).
-    comparisons : list[Comparison]
-        Each offer against control; ``p_adjusted`` carries the design's correction over this metric's family
-        (primary and secondary metrics), and is NaN for guardrails, which are outside the family.
-    non_inferiority : list[NonInferiorityResult]
-        One-sided tests against the guardrail margin (guardrails only).
-    cuped : CupedResult or None
-        Covariate-adjusted comparisons when the metric names a covariate.
-    excluded_immature : int
-        Units left out because they were assigned less than ``maturity_days`` before the as-of date.
-    maturity_cutoff : date or None
-        Last assignment date counted.
-    """
-
-    name: str
-    kind: str
-    role: str
-    direction: str
-    arms: dict[str, stats.ArmEstimate]
-    omnibus: stats.Chi2Result | None
-    comparisons: list[stats.Comparison]
-    non_inferiority: list[stats.NonInferiorityResult] = field(default_factory=list)
-    cuped: stats.CupedResult | None = None
-    excluded_immature: int = 0
-    maturity_cutoff: date | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind, "role": self.role, "direction": self.direction,
-            "arms": {a: e.to_dict() for a, e in self.arms.items()},
-            "omnibus": self.omnibus.to_dict() if self.omnibus else None,
-            "comparisons": [c.to_dict() for c in self.comparisons],
-            "non_inferiority": [r.to_dict() for r in self.non_inferiority],
-            "cuped": self.cuped.to_dict() if self.cuped else None,
-            "maturity": {"excluded_immature": self.excluded_immature,
-                         "cutoff": self.maturity_cutoff.isoformat() if self.maturity_cutoff else None},
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ExperimentResult:
-    """Result of :func:`analyze`.
-
-    Attributes
-    ----------
-    design : str
-        Design name.
-    control : str
-    arms : list[str]
-        Arm labels in design order.
-    units : dict[str, int]
-        Units per arm (before maturity filtering).
-    srm : SRMResult
-    metrics : dict[str, MetricResult]
-    as_of : date or None
-        The date outcomes were observed at (maturity is measured against it).
-    alpha : float
-    correction : str
-    aggregates : tuple of dict
-        The engine's answer, one row per arm (× stratum), for audit and pooling (:attr:`strata` as a DataFrame).
-    notes : list[str]
-        Plain statements of what was left out or assumed.
-    acceptance : dict[str, ArmEstimate]
-        Share of units per arm who accepted the offer (``data.acceptance``); empty when the design has none.
-    """
-
-    design: str
-    control: str
-    arms: list[str]
-    units: dict[str, int]
-    srm: stats.SRMResult
-    metrics: dict[str, MetricResult]
-    as_of: date | None
-    alpha: float
-    correction: str
-    aggregates: tuple[dict[str, Any], ...]
-    notes: list[str]
-    acceptance: dict[str, stats.ArmEstimate] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able data (the ``results.json`` schema)."""
-        return {
-            "design": self.design, "control": self.control, "arms": list(self.arms), "units": dict(self.units),
-            "as_of": self.as_of.isoformat() if self.as_of else None, "alpha": self.alpha,
-            "correction": self.correction, "srm": self.srm.to_dict(),
-            "metrics": {k: m.to_dict() for k, m in self.metrics.items()}, "notes": list(self.notes),
-            "acceptance": {a: e.to_dict() for a, e in self.acceptance.items()},
-        }
-
-    @property
-    def strata(self) -> pd.DataFrame:
-        """The engine's aggregates as a DataFrame: one row per arm (× stratum), the sums of every metric."""
-        import pandas as pd
-
-        return pd.DataFrame(list(self.aggregates))
-
-    def summary(self) -> pd.DataFrame:
-        """Tidy table: one row per metric × arm comparison."""
-        from experiments.tables import comparison_table
-
-        return comparison_table(self)
-
-    def _repr_html_(self) -> str:
-        return self.summary().to_html(index=False, float_format=lambda v: f"{v:.4g}")
-
-    def plot(self, metric: str | None = None):
-        """Forest plot of the comparisons (Plotly figure)."""
-        from experiments.plots import forest_plot
-
-        return forest_plot(self, metric)
+    pass
 
 
 ACCEPTANCE = "_acceptance"  # aggregate prefix of the acceptance column (not a metric; no maturity rule)
@@ -277,7 +154,7 @@ def analyze(design: ExperimentDesign, data: Any = None, *, as_of: date | None = 
     Examples
     --------
     >>> import pandas as pd
-    >>> from experiments.design import parse_design
+    >>> from experiments.spec.models import parse_design
     >>> d = parse_design({"name": "t", "data": {"source": "x.parquet", "arm": "arm"},
     ...                   "arms": {"control": {"weight": 0.5}, "offer": {"weight": 0.5}}, "control": "control",
     ...                   "metrics": [{"name": "churn", "column": "churned", "kind": "binary",

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.i18n import MESSAGES, Lang, msg
-from experiments.sections import ReportSection, TrustCheck
+from experiments.report.i18n import MESSAGES, Lang, msg
+from experiments.report.sections import ReportSection, TrustCheck
 
 #: Columns of the simulator's experiment table used when a design does not name them.
 DEFAULT_DURATION = "time_to_churn_days"
@@ -204,8 +204,8 @@ def analyze_survival(
     -------
     SurvivalAnalysis
     """
-    from experiments.data import open_table
-    from experiments.design import ExperimentDesign
+    from experiments.data.engine import open_table
+    from experiments.spec.models import ExperimentDesign
     from survival.errors import HorizonError, ModelError, SurvivalDataError
     from survival.hazard import fit_cox, fit_parametric_counts
     from survival.kaplan_meier import kaplan_meier_groups, median_survival, survival_at

@@ -33,13 +33,12 @@ Registry
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import os
 import tempfile
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -48,92 +47,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from experiments.errors import DataError, DesignError, OutputExistsError, close_matches
+from experiments.planning.allocation import HASH_BITS, design_hash, fill_quotas, hash_sql, sql_ident, sql_str
+from experiments.planning.registry import open_registry, resolve_registry
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
     import pandas as pd
 
 SMD_FLAG = 0.1  # |standardized mean difference| above which a covariate is flagged (Austin 2009)
-REGISTRY_NAME = "assignment_registry.duckdb"
-_HASH_BITS = 64
 ALL_STRATA = "all"
 
 
 # ----------------------------------------------------------------------------------------------- pure pieces
-
-
-def design_hash(design: Any) -> str:
-    """SHA-256 of the design's canonical JSON (sorted keys, the file path left out).
-
-    Examples
-    --------
-    >>> from experiments.design import parse_design
-    >>> d = parse_design({"name": "x", "data": {"source": "o.parquet"}, "control": "c",
-    ...                   "arms": {"c": {"weight": 0.5}, "t": {"weight": 0.5}},
-    ...                   "metrics": [{"name": "m", "column": "y", "kind": "binary"}]})
-    >>> len(design_hash(d))
-    64
-    """
-    payload = json.dumps(design.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def unit_hash(salt: str, unit: object) -> int:
-    """The 64-bit hash the engine computes for one unit (for tests and for explaining one assignment).
-
-    Examples
-    --------
-    >>> unit_hash("s1", 42) == int(hashlib.sha256(b"s1|42").hexdigest()[:16], 16)
-    True
-    """
-    return int(hashlib.sha256(f"{salt}|{unit}".encode()).hexdigest()[:16], 16)
-
-
-def largest_remainder(n: int, weights: Mapping[str, float], tie_key: str = "") -> dict[str, int]:
-    """Split ``n`` units over arms: ``floor(w n)`` each, one more for the largest remainders.
-
-    Ties between equal remainders are broken by SHA-256 of ``tie_key|arm`` so that, over many strata, no arm gets the
-    odd unit more often than another.
-
-    Examples
-    --------
-    >>> largest_remainder(10, {"c": 0.5, "a": 0.25, "b": 0.25})
-    {'c': 5, 'a': 3, 'b': 2}
-    >>> sum(largest_remainder(7, {"c": 1 / 3, "a": 1 / 3, "b": 1 / 3}, "x").values())
-    7
-    """
-    arms = list(weights)
-    total_w = sum(weights.values())
-    exact = {a: n * weights[a] / total_w for a in arms}
-    base = {a: int(math.floor(exact[a] + 1e-9)) for a in arms}
-    left = n - sum(base.values())
-    order = sorted(arms, key=lambda a: (-(exact[a] - base[a]),
-                                        hashlib.sha256(f"{tie_key}|{a}".encode()).hexdigest()))
-    for a in order[:left]:
-        base[a] += 1
-    return base
-
-
-def fill_quotas(n: int, existing: Mapping[str, int], weights: Mapping[str, float], tie_key: str = "") -> dict[str, int]:
-    """How many new units each arm gets when ``existing`` units keep their arms and the stratum grows to ``n``.
-
-    Each arm is filled up to its largest-remainder quota for ``n``; if kept units already exceed an arm's quota, the
-    shortfall is taken from the arms with the most new units.
-
-    Examples
-    --------
-    >>> fill_quotas(10, {"c": 2, "t": 2}, {"c": 0.5, "t": 0.5})
-    {'c': 3, 't': 3}
-    """
-    target = largest_remainder(n, weights, tie_key)
-    new = {a: max(target[a] - existing.get(a, 0), 0) for a in weights}
-    m = n - sum(existing.get(a, 0) for a in weights)
-    excess = sum(new.values()) - m
-    while excess > 0:
-        a = max(new, key=lambda k: (new[k], hashlib.sha256(f"{tie_key}|{k}".encode()).hexdigest()))
-        new[a] -= 1
-        excess -= 1
-    return new
 
 
 def smd_table(stats: pd.DataFrame, control: str) -> pd.DataFrame:
@@ -288,8 +213,8 @@ def eligibility_filter(table: ir.Table, conditions: Sequence[Any], source: str =
     Examples
     --------
     >>> import pandas as pd
-    >>> from experiments.data import open_table
-    >>> from experiments.design import Condition
+    >>> from experiments.data.engine import open_table
+    >>> from experiments.spec.models import Condition
     >>> t = open_table(pd.DataFrame({"plan": ["prepaid", "postpaid", None], "arpu": [10.0, 40.0, 25.0]}))
     >>> keep = eligibility_filter(t, [Condition(column="plan", op="in", value=["postpaid"]),
     ...                               Condition(column="arpu", op=">=", value=20)])
@@ -379,94 +304,6 @@ def _check_rows(table: ir.Table, unit: str, strata: Sequence[str], source: str) 
 # ----------------------------------------------------------------------------------------------- engine
 
 
-def _sql_str(x: str) -> str:
-    return "'" + x.replace("'", "''") + "'"
-
-
-def _ident(x: str) -> str:
-    return '"' + x.replace('"', '""') + '"'
-
-
-def _hash_sql(salt: str, unit: str, prefix: str = "") -> str:
-    return (f"CAST('0x' || substr(sha256({_sql_str(salt + '|')} || CAST({prefix}{_ident(unit)} AS VARCHAR)), 1, 16)"
-            " AS UBIGINT)")
-
-
-def resolve_registry(design: Any, out: Path, registry: str | Path | None = None) -> Path:
-    """The registry file: explicit argument, else ``assignment.registry`` of the design, else beside the output."""
-    if registry is not None:
-        return Path(registry)
-    if design.assignment.registry:
-        return Path(design.resolve(design.assignment.registry))
-    return out.parent / REGISTRY_NAME
-
-
-# Rows of `assignments` are compact (10M rows insert in about a second): the design as an integer id (`designs`), the
-# unit as BIGINT when ids are integers (text otherwise), the arm as its 1-based position in the run's `arms` list.
-_REGISTRY_DDL = """
-CREATE TABLE IF NOT EXISTS {db}.designs (design_id INTEGER, design VARCHAR);
-CREATE TABLE IF NOT EXISTS {db}.runs (
-    run_id VARCHAR, design_id INTEGER, design VARCHAR, design_hash VARCHAR, salt VARCHAR, method VARCHAR,
-    output VARCHAR, units BIGINT, arms VARCHAR, exclusive_with VARCHAR, keep_existing BOOLEAN, created_at TIMESTAMP);
-CREATE TABLE IF NOT EXISTS {db}.assignments (
-    design_id INTEGER, unit_int BIGINT, unit_str VARCHAR, arm UTINYINT, assigned_at DATE);
-"""
-
-
-def _open_registry(con: Any, path: Path, read_only: bool) -> bool:
-    """Attach the registry as ``reg``; return False when it does not exist and ``read_only``."""
-    if read_only and not path.exists():
-        return False
-    import duckdb
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = " (READ_ONLY)" if read_only else ""
-    try:
-        con.execute(f"ATTACH {_sql_str(str(path))} AS reg{mode}")
-    except duckdb.Error as exc:  # locked by another writer, or not a DuckDB file
-        raise DataError(f"assignment registry {str(path)!r} cannot be opened ({str(exc).splitlines()[0]}); if "
-                        "another assignment is running, wait for it and retry, else pass --registry with a DuckDB "
-                        "file") from None
-    if not read_only:
-        con.execute(_REGISTRY_DDL.format(db="reg"))
-    return True
-
-
-def registered_designs(registry: str | Path) -> pd.DataFrame:
-    """Latest run of each design in a registry: ``design, run_id, design_hash, salt, units, created_at``."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        if not _open_registry(con, Path(registry), read_only=True):
-            raise DataError(f"assignment registry {str(registry)!r} does not exist; run `retention assign` first")
-        return con.execute("SELECT design, run_id, design_hash, salt, units, created_at FROM reg.runs "
-                           "QUALIFY row_number() OVER (PARTITION BY design ORDER BY created_at DESC) = 1 "
-                           "ORDER BY design").df()
-    finally:
-        con.close()
-
-
-def registry_assignments(registry: str | Path, design: str) -> pd.DataFrame:
-    """The units a design holds in a registry, as text: ``unit, arm, assigned_at``."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        if not _open_registry(con, Path(registry), read_only=True):
-            raise DataError(f"assignment registry {str(registry)!r} does not exist; run `retention assign` first")
-        run = con.execute("SELECT design_id, arms FROM reg.runs WHERE design = ? ORDER BY created_at DESC LIMIT 1",
-                          [design]).fetchone()
-        if run is None:
-            names = [r[0] for r in con.execute("SELECT DISTINCT design FROM reg.runs").fetchall()]
-            raise DataError(f"registry {str(registry)!r} has no design {design!r}{close_matches(design, names)}")
-        arms = "[" + ", ".join(_sql_str(a) for a in json.loads(run[1])) + "]"
-        return con.execute(f"SELECT coalesce(unit_str, CAST(unit_int AS VARCHAR)) AS unit, {arms}[arm] AS arm, "
-                           f"assigned_at FROM reg.assignments WHERE design_id = {int(run[0])} ORDER BY unit").df()
-    finally:
-        con.close()
-
-
 def assign(
     design: Any,
     *,
@@ -516,7 +353,7 @@ def assign(
     Examples
     --------
     >>> import tempfile, pandas as pd
-    >>> from experiments.design import parse_design
+    >>> from experiments.spec.models import parse_design
     >>> d = parse_design({"name": "demo", "data": {"source": "o.parquet"}, "control": "c",
     ...                   "arms": {"c": {"weight": 0.5}, "t": {"weight": 0.5}},
     ...                   "metrics": [{"name": "m", "column": "y", "kind": "binary"}],
@@ -528,8 +365,8 @@ def assign(
     """
     import pandas as pd
 
-    from experiments.data import open_table
-    from experiments.stats import srm_test
+    from experiments.analysis.stats import srm_test
+    from experiments.data.engine import open_table
 
     out = Path(out)
     suffix = out.suffix.lower()
@@ -573,23 +410,23 @@ def assign(
     settings_before = {k: con.execute(f"SELECT current_setting('{k}')").fetchone()[0]
                        for k in ("memory_limit", "temp_directory", "enable_progress_bar", "preserve_insertion_order")}
     if memory_limit:
-        con.execute(f"SET memory_limit = {_sql_str(memory_limit)}")
+        con.execute(f"SET memory_limit = {sql_str(memory_limit)}")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    con.execute(f"SET temp_directory = {_sql_str(str(tmp_dir / 'spill'))}")
+    con.execute(f"SET temp_directory = {sql_str(str(tmp_dir / 'spill'))}")
     con.execute("SET enable_progress_bar = false")  # the engine must not draw on the CLI's stdout
     con.execute("SET preserve_insertion_order = false")  # the output is sorted explicitly; saves memory
     tmp_out = tmp_dir / f"out{suffix}"
     stage = tmp_dir / "stage.duckdb"
     attached: list[str] = []
     try:
-        have_reg = _open_registry(con, reg_path, read_only=True)
+        have_reg = open_registry(con, reg_path, read_only=True)
         if have_reg:
             attached.append("reg")
         # ---------------------------------------------------------------- exclusions and kept units
         # the registry keeps integer ids as BIGINT (compact, fast) and any other id as text
         int_ids = table[unit].type().is_integer()
-        unit_key = f"p.{_ident(unit)}" if int_ids else f"CAST(p.{_ident(unit)} AS VARCHAR)"
+        unit_key = f"p.{sql_ident(unit)}" if int_ids else f"CAST(p.{sql_ident(unit)} AS VARCHAR)"
         reg_key = ("coalesce(unit_int, TRY_CAST(unit_str AS BIGINT))" if int_ids
                    else "coalesce(unit_str, CAST(unit_int AS VARCHAR))")
         reg_cols = "__unit, NULL" if int_ids else "NULL, CAST(__unit AS VARCHAR)"
@@ -607,21 +444,21 @@ def assign(
                             f"({', '.join(str(i) for i in ids)}))")
             mine = [(i, json.loads(a)) for i, d, _, a in runs if d == design.name]
             if keep and mine:
-                prev_arms = "[" + ", ".join(_sql_str(a) for a in mine[0][1]) + "]"
+                prev_arms = "[" + ", ".join(sql_str(a) for a in mine[0][1]) + "]"
                 prev_join = (f"LEFT JOIN (SELECT {reg_key} AS k, {prev_arms}[arm] AS arm, assigned_at "
                              f"FROM reg.assignments WHERE design_id = {int(mine[0][0])}) prev ON prev.k = {unit_key}")
                 prev_cols = "prev.arm AS prev_arm, prev.assigned_at AS prev_at"
-        con.execute(f"ATTACH {_sql_str(str(stage))} AS stage")
+        con.execute(f"ATTACH {sql_str(str(stage))} AS stage")
         attached.append("stage")
         cov_cols = [c for c in dict.fromkeys(covariates) if c != unit]
-        covs = "".join(f", p.{_ident(c)}" for c in cov_cols)
-        covs_r = "".join(f", r.{_ident(c)}" for c in cov_cols)
+        covs = "".join(f", p.{sql_ident(c)}" for c in cov_cols)
+        covs_r = "".join(f", r.{sql_ident(c)}" for c in cov_cols)
         # strata are keyed inside the run by DuckDB's 64-bit hash() of their values (cheaper to partition and join
         # than text labels); the labels are built once per stratum in Python and joined back for the output
-        sk = "hash(" + ", ".join(f"p.{_ident(c)}" for c in strata) + ")" if strata else "0::UBIGINT"
-        raw = "".join(f", CAST(p.{_ident(c)} AS VARCHAR) AS __s{i}" for i, c in enumerate(strata))
+        sk = "hash(" + ", ".join(f"p.{sql_ident(c)}" for c in strata) + ")" if strata else "0::UBIGINT"
+        raw = "".join(f", CAST(p.{sql_ident(c)} AS VARCHAR) AS __s{i}" for i, c in enumerate(strata))
         def base(extra: str) -> str:
-            return (f"SELECT p.{_ident(unit)} AS __unit, {sk} AS __sk, {prev_cols}, "
+            return (f"SELECT p.{sql_ident(unit)} AS __unit, {sk} AS __sk, {prev_cols}, "
                     f"({excl_sql}) AS __excluded {covs} {extra} FROM ({pop_sql}) p {prev_join}")
 
         # counts per stratum (and kept arm) first: no hashing, one cheap aggregate
@@ -637,7 +474,7 @@ def assign(
         excluded = sum(int(r[3]) for r in counted if r[2])
         counts = [(labels[int(r[0])], r[1], r[3]) for r in counted if not r[2]]
         sk_of = {lab: k for k, lab in labels.items()}
-        hashed = (f"(SELECT *, {_hash_sql(salt, '__unit')} AS __h FROM ({base_sql}) WHERE NOT __excluded)")
+        hashed = (f"(SELECT *, {hash_sql(salt, '__unit')} AS __h FROM ({base_sql}) WHERE NOT __excluded)")
         if not counts:
             raise DataError(f"{label}: no eligible units left (after {len(conditions)} eligibility conditions and "
                             f"{excluded} units held by exclusive designs); check population.eligibility")
@@ -664,7 +501,7 @@ def assign(
             cum = np.cumsum([q[a] for a in arms])
             rows.append({"__sk": sk_of[s], "__sid": sid[s], **{f"__b{i}": int(c) for i, c in enumerate(cum)}})
         con.register("__bounds", pd.DataFrame(rows).astype({"__sk": "uint64", "__sid": "int32"}))
-        prev_idx = "CASE r.prev_arm " + " ".join(f"WHEN {_sql_str(a)} THEN {i + 1}" for i, a in enumerate(arms)) + \
+        prev_idx = "CASE r.prev_arm " + " ".join(f"WHEN {sql_str(a)} THEN {i + 1}" for i, a in enumerate(arms)) + \
             " END"
         if method == "stratified":
             case = "CASE " + " ".join(f"WHEN __pos < b.__b{i} THEN {i + 1}" for i in range(len(arms) - 1))
@@ -672,28 +509,28 @@ def assign(
                       f"AS __pos FROM {hashed}) r JOIN __bounds b USING (__sk)")
         else:
             cum = np.cumsum([weights[a] for a in arms]) / sum(weights.values())
-            cuts = [int(min(c, 1.0) * 2.0**_HASH_BITS) for c in cum[:-1]]
+            cuts = [int(min(c, 1.0) * 2.0**HASH_BITS) for c in cum[:-1]]
             case = "CASE " + " ".join(f"WHEN r.__h < {c}::UBIGINT THEN {i + 1}" for i, c in enumerate(cuts))
             ranked = f"{hashed} r JOIN __bounds b USING (__sk)"
         case += f" ELSE {len(arms)} END"
         con.execute(f"""
             CREATE TABLE stage.assigned AS
             SELECT r.__unit, b.__sid, CAST(coalesce({prev_idx}, {case}) AS UTINYINT) AS __arm,
-                   coalesce(r.prev_at, DATE {_sql_str(day.isoformat())}) AS __at {covs_r}
+                   coalesce(r.prev_at, DATE {sql_str(day.isoformat())}) AS __at {covs_r}
             FROM {ranked}
         """)
-        arm_list = "[" + ", ".join(_sql_str(a) for a in arms) + "]"
-        label_list = "[" + ", ".join(_sql_str(lab) for lab in order) + "]"
+        arm_list = "[" + ", ".join(sql_str(a) for a in arms) + "]"
+        label_list = "[" + ", ".join(sql_str(lab) for lab in order) + "]"
         # ---------------------------------------------------------------- output (temporary file)
         fmt = "(FORMAT parquet)" if suffix == ".parquet" else "(FORMAT csv, HEADER true)"
         # sort the compact rows first, then turn codes into text (sorting text payloads is several times slower);
         # insertion order is preserved for this statement so that the file comes out sorted by unit
         con.execute("SET preserve_insertion_order = true")
         con.execute(f"""
-            COPY (SELECT __unit AS {_ident(unit)}, {arm_list}[__arm] AS arm, {label_list}[__sid] AS stratum,
-                         __at AS assigned_at, {_sql_str(dhash)} AS design_hash, {_sql_str(salt)} AS salt
+            COPY (SELECT __unit AS {sql_ident(unit)}, {arm_list}[__arm] AS arm, {label_list}[__sid] AS stratum,
+                         __at AS assigned_at, {sql_str(dhash)} AS design_hash, {sql_str(salt)} AS salt
                   FROM (SELECT __unit, __arm, __sid, __at FROM stage.assigned ORDER BY __unit))
-            TO {_sql_str(str(tmp_out))} {fmt}
+            TO {sql_str(str(tmp_out))} {fmt}
         """)
         con.execute("SET preserve_insertion_order = false")
         # ---------------------------------------------------------------- balance
@@ -712,7 +549,7 @@ def assign(
         if "reg" in attached:
             con.execute("DETACH reg")
             attached.remove("reg")
-        _open_registry(con, reg_path, read_only=False)
+        open_registry(con, reg_path, read_only=False)
         attached.append("reg")
         con.execute("BEGIN TRANSACTION")
         try:
@@ -745,7 +582,7 @@ def assign(
                 con.unregister(view)
         for k, v in settings_before.items():  # the caller's connection is left as it was
             with contextlib.suppress(Exception):
-                con.execute(f"SET {k} = {_sql_str(str(v).lower()) if isinstance(v, bool) else _sql_str(str(v))}")
+                con.execute(f"SET {k} = {sql_str(str(v).lower()) if isinstance(v, bool) else sql_str(str(v))}")
         _rmtree(tmp_dir)
     return AssignmentResult(design.name, dhash, salt, method, units, {a: int(arm_counts.get(a, 0)) for a in arms},
                             strata_df, balance, srm.p_value, excluded, kept, out, reg_path, run_id, design.control)
@@ -758,7 +595,7 @@ def _covariate_stats(con: Any, covariates: Sequence[str], table: ir.Table, arms:
     frames = []
     for c in covariates:
         dtype = table[c].type()
-        q = _ident(c)
+        q = sql_ident(c)
         if dtype.is_numeric() or dtype.is_boolean():
             df = con.execute(f"SELECT __arm AS arm, count({q}) AS n, sum(CAST({q} AS DOUBLE)) AS sum, "
                              f"sum(CAST({q} AS DOUBLE) ^ 2) AS sum_sq FROM stage.assigned GROUP BY __arm").df()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from experiments.i18n import Lang, msg
-from experiments.sections import ReportSection, TrustCheck
+from experiments.report.i18n import Lang, msg
+from experiments.report.sections import ReportSection, TrustCheck
 
 
 def _monitor_sentence(m: Any, lang: Lang) -> str:
@@ -47,7 +47,7 @@ def design_section(size: Any = None, assignment: Any = None, monitoring: Any = N
 
     Examples
     --------
-    >>> from experiments.power import sample_size
+    >>> from experiments.planning.power import sample_size
     >>> s = design_section(sample_size(0.20, 0.05))
     >>> s.conclusions[0].startswith("2,062 subscribers")
     True
