@@ -58,7 +58,7 @@ OURS = r"""
 import sys, time
 from datetime import date
 from experiments.spec.models import parse_design
-from experiments.planning.assign import assign
+from experiments.planning.assignment import assign
 src, out, threads, memory = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 design = parse_design({
     "name": "bench", "data": {"source": "x.parquet"}, "control": "control",

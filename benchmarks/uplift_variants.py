@@ -6,7 +6,7 @@ For each simulator seed (200k subscribers, the simulator's own design and featur
 refute=False)`` exactly as ``tests/experiments/test_policy.py::sim_policy``) it prints the learned policy's true
 value / the oracle's, the share of would-stay-anyway subscribers (true risk < 5%) given the discount, the
 CATE-truth correlation per arm and the share offered each arm (learned vs oracle). The variant replaces the fit of
-the S-learner outcome model (``experiments.uplift.OutcomeRegressor``) inside the one EconML ``LinearDRLearner``
+the S-learner outcome model (``experiments.uplift.model.OutcomeRegressor``) inside the one EconML ``LinearDRLearner``
 fit, so the cross-fitting folds and everything downstream are unchanged.
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import experiments.uplift.model as U  # noqa: E402
+import experiments.uplift as U  # noqa: E402
 
 BASE = dict(max_iter=300, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=200, early_stopping=True,
             n_iter_no_change=10)
@@ -154,7 +154,7 @@ def install(variant: str, n_arm: int) -> None:
             self.model_ = _TLearner(params, self._binary, self.random_state, n_arm, two_stage=kind == "2").fit(X, y)
         return self
 
-    U.OutcomeRegressor.fit = fit  # type: ignore[method-assign]
+    U.model.OutcomeRegressor.fit = fit  # type: ignore[method-assign]
 
 
 def run(variant: str, seed: int, n: int) -> dict[str, Any]:

@@ -82,12 +82,12 @@ def run_demo(out: Path, *, subscribers: int = 200_000, seed: int = 20260701, for
     step : callable
         Called with a short message as each step starts (the CLI draws progress with it).
     """
-    from experiments.analysis.analyze import analyze
+    from experiments.analysis.experiment import analyze
     from experiments.analysis.promo import analyze_promo, promo_section
     from experiments.analysis.section import experiment_section
     from experiments.data.io import check_writable, to_json, write_outputs
-    from experiments.planning.assign import assign
-    from experiments.planning.monitor import monitor
+    from experiments.planning.assignment import assign
+    from experiments.planning.monitoring import monitor
     from experiments.planning.power import from_design
     from experiments.planning.section import design_section
     from experiments.report.render import render_html

@@ -8,7 +8,7 @@ May import: :mod:`experiments.errors`, :mod:`~experiments.spec`, :mod:`~experime
 :mod:`~experiments.report`, :mod:`causal`.
 """
 
-from experiments.analysis.analyze import analyze, analyze_metric, pool
+from experiments.analysis.experiment import analyze, analyze_metric, pool
 from experiments.analysis.plots import forest_plot
 from experiments.analysis.promo import analyze_promo, promo_section
 from experiments.analysis.results import ExperimentResult, MetricResult

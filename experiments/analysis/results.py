@@ -1,4 +1,4 @@
-"""The typed results of an experiment analysis (what :func:`experiments.analysis.analyze` returns).
+"""The typed results of an experiment analysis (what :func:`experiments.analysis.experiment` returns).
 
 Their tidy views (``summary()``, ``to_dict()``) live here; tables, figures and the report section are free functions
 in :mod:`~experiments.analysis.tables`, :mod:`~experiments.analysis.plots` and :mod:`~experiments.analysis.section`.

@@ -29,7 +29,7 @@ def validate(
     data: str | None = typer.Option(None, "--data", help="Data source overriding data.source."),
 ) -> None:
     """Check a design file and the columns it names, reading only the schema and the arm counts."""
-    from experiments.analysis.analyze import _check_schema
+    from experiments.analysis.experiment import _check_schema
     from experiments.data.sources import open_source
     from experiments.errors import DataError
     from experiments.spec.models import ExperimentDesign, load_design
@@ -60,7 +60,7 @@ def analyze(
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
     """Analyze a randomised experiment: SRM, per-arm rates, χ², comparisons with corrections, guardrails, CUPED."""
-    from experiments.analysis.analyze import analyze as run
+    from experiments.analysis.experiment import analyze as run
     from experiments.analysis.section import print_experiment
 
     design = _load_experiment(design_path)

@@ -125,7 +125,7 @@ def _print_size(r: Any, population_note: str) -> None:
 def count_eligible(design: Any) -> int:
     """Eligible rows of the design's population, counted by the engine."""
     from experiments.data.engine import open_table, require_columns
-    from experiments.planning.assign import eligibility_filter
+    from experiments.planning.assignment import eligibility_filter
 
     spec = design.population
     t = open_table(spec.source, base_dir=design.path.parent if design.path else None)
@@ -150,7 +150,7 @@ def assign_cmd(
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
     """Assign the eligible population to arms (salted SHA-256, stratified), record it and print the balance."""
-    from experiments.planning.assign import assign
+    from experiments.planning.assignment import assign
     from experiments.spec.models import load_design
 
     d = load_design(design)
@@ -167,7 +167,7 @@ def assign_cmd(
 def _print_assignment(r: Any) -> None:
     from rich.table import Table
 
-    from experiments.planning.assign import SMD_FLAG
+    from experiments.planning.assignment import SMD_FLAG
 
     counts = Table(title=f"Assignment of {r.units:,} units to {r.output}", header_style="bold")
     counts.add_column("arm")
@@ -219,7 +219,7 @@ def monitor_cmd(
     """Always-valid confidence sequences of the primary metric, and whether the experiment may stop."""
     from rich.table import Table
 
-    from experiments.planning.monitor import monitor
+    from experiments.planning.monitoring import monitor
     from experiments.spec.models import load_design
 
     d = load_design(design)

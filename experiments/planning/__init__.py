@@ -5,8 +5,8 @@ May import: :mod:`experiments.errors`, :mod:`~experiments.spec`, :mod:`~experime
 """
 
 from experiments.planning.allocation import fill_quotas, largest_remainder, unit_hash
-from experiments.planning.assign import AssignmentResult, assign, eligibility_filter, smd_table
-from experiments.planning.monitor import MonitorResult, confidence_sequence, monitor
+from experiments.planning.assignment import AssignmentResult, assign, eligibility_filter, smd_table
+from experiments.planning.monitoring import MonitorResult, confidence_sequence, monitor
 from experiments.planning.power import SampleSizeResult, from_design, make_problem, power_curve, sample_size
 from experiments.planning.registry import registered_designs, registry_assignments
 from experiments.planning.section import design_section

@@ -1,6 +1,6 @@
 """How units get arms: hashes of salted ids, largest-remainder quotas, and the same hash as DuckDB SQL.
 
-These are the pure pieces of :func:`experiments.planning.assign.assign` (see its module docstring for the rules).
+These are the pure pieces of :func:`experiments.planning.assignment.assign` (see its module docstring for the rules).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The assignment registry: a DuckDB file of every design's runs and the arm each unit holds.
 
 Tables ``designs``, ``runs`` and ``assignments`` (integer ids kept as BIGINT, others as text); a new run of a design
-replaces its rows. :func:`experiments.planning.assign.assign` writes it; the functions here read it.
+replaces its rows. :func:`experiments.planning.assignment.assign` writes it; the functions here read it.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ def survival_probability(t: float | np.ndarray, rate: np.ndarray, bump: float, l
 
     Examples
     --------
+    >>> import math
     >>> s = survival_probability(30.0, np.array([0.01]), 1.0, np.array([0.0]), np.array([0.0]))
     >>> bool(np.isclose(s[0], math.exp(-0.3)))
     True
@@ -53,6 +54,7 @@ def restricted_mean(tau: float, rate: np.ndarray, bump: float, lo: np.ndarray, h
 
     Examples
     --------
+    >>> import math
     >>> r = restricted_mean(90.0, np.array([0.01]), 1.0, np.array([0.0]), np.array([0.0]))
     >>> round(float(r[0]), 6) == round((1 - math.exp(-0.9)) / 0.01, 6)
     True

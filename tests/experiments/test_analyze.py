@@ -12,7 +12,7 @@ import scipy.stats as sps
 from experiment_factories import make_design, make_frame
 from statsmodels.stats.proportion import proportions_ztest
 
-from experiments.analysis.analyze import analyze
+from experiments.analysis.experiment import analyze
 from experiments.errors import DataError
 
 RTOL = 1e-10  # engine sums vs numpy on rows: float noise only

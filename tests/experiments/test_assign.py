@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-import experiments.planning.assign as assign_mod
+import experiments.planning.assignment as assign_mod
 from experiments.errors import DataError, DesignError, OutputExistsError
-from experiments.planning.allocation import fill_quotas, largest_remainder, unit_hash
-from experiments.planning.assign import assign, smd_table
+from experiments.planning.allocation import fill_quotas, hash_sql, largest_remainder, unit_hash
+from experiments.planning.assignment import assign, smd_table
 from experiments.spec.models import parse_design
 
 DAY = date(2026, 1, 5)
@@ -95,7 +95,7 @@ def test_unit_hash_matches_engine():
     import duckdb
 
     con = duckdb.connect()
-    sql = assign_mod._hash_sql("salt", "u")
+    sql = hash_sql("salt", "u")
     got = con.execute(f"SELECT {sql} FROM (SELECT 12345 AS u)").fetchone()[0]
     assert got == unit_hash("salt", 12345)
 

@@ -12,7 +12,7 @@ import pytest
 
 from experiments.analysis.stats import SuffStats
 from experiments.errors import DataError
-from experiments.planning.monitor import (
+from experiments.planning.monitoring import (
     confidence_sequence,
     cs_halfwidth,
     cs_rejections,

@@ -160,7 +160,7 @@ def _monitor_frame(seed: int, n: int, rates: tuple[float, float, float]) -> pd.D
                                                  ((0.20, 0.20, 0.20), "continue")])
 def test_monitoring_decision_in_both_languages(rates, decision) -> None:
     """English is rebuilt from the catalogue and must equal experiments.monitor's own sentence; Chinese its twin."""
-    from experiments.planning.monitor import monitor
+    from experiments.planning.monitoring import monitor
     from experiments.planning.section import design_section
 
     r = monitor(_monitor_design(), _monitor_frame(1, 12000, rates), tuning=12000)
@@ -172,7 +172,7 @@ def test_monitoring_decision_in_both_languages(rates, decision) -> None:
 
 def test_design_section_in_chinese(tmp_path) -> None:
     """Sample size (with a too-small population) and a real assignment with its balance and ratio checks."""
-    from experiments.planning.assign import assign
+    from experiments.planning.assignment import assign
     from experiments.planning.power import sample_size
     from experiments.planning.section import design_section
     from experiments.spec.models import parse_design

@@ -738,7 +738,7 @@ def test_config_is_a_frozen_dataclass():
 def test_docstring_examples_run():
     import doctest
 
-    import experiments.simulate.operator as module
+    from experiments.simulate import config, hazard, operator, output
 
-    result = doctest.testmod(module)
-    assert result.attempted >= 9 and result.failed == 0
+    results = [doctest.testmod(module) for module in (config, hazard, operator, output)]
+    assert sum(r.attempted for r in results) >= 9 and sum(r.failed for r in results) == 0

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from experiment_factories import make_design, make_frame
 
-from experiments.analysis.analyze import analyze
+from experiments.analysis.experiment import analyze
 from experiments.data.engine import MetricColumns, open_table
 from experiments.data.sources import DuckDBSource, IbisSource, open_source
 from experiments.errors import DataError
@@ -197,6 +197,6 @@ def test_docstring_examples_run():
     import experiments.data.engine
     import experiments.data.sources
 
-    for module in (experiments.sources, experiments.data):
+    for module in (experiments.data.sources, experiments.data.engine):
         result = doctest.testmod(module)
         assert result.attempted >= 2 and result.failed == 0, module.__name__
