@@ -1,6 +1,6 @@
 """Run every benchmark at the sizes the issues name, one after another, and print each one's table.
 
-Usage: ``python benchmarks/run.py [--quick] [--only analyze,survival]``. ``--quick`` runs each at a tenth of the size
+Usage: ``python benchmarks/run.py [NAME ...|all] [--quick] [--only analyze,survival]``. ``--quick`` runs each at a tenth of the size
 (a smoke run, not the figures to report). Every benchmark measures whole processes on the same data in the same
 run and prints ratios against its reference tools; see ``benchmarks/README.md`` for the recorded figures.
 """
@@ -30,9 +30,11 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a tenth of the size: a smoke run")
+    ap.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default, or 'all': every one)")
     ap.add_argument("--only", default="", help="comma-separated subset of: " + ", ".join(BENCHMARKS))
     args = ap.parse_args()
-    chosen = [b.strip() for b in args.only.split(",") if b.strip()] or list(BENCHMARKS)
+    chosen = [b for b in args.names if b != "all"] + [b.strip() for b in args.only.split(",") if b.strip()]
+    chosen = chosen or list(BENCHMARKS)
     unknown = [b for b in chosen if b not in BENCHMARKS]
     if unknown:
         ap.error(f"unknown benchmark(s) {unknown}; choose from {', '.join(BENCHMARKS)}")
