@@ -1,9 +1,8 @@
 """Run every benchmark at the sizes the issues name, one after another, and print each one's table.
 
 Usage: ``python benchmarks/run.py [NAME ...|all] [--quick] [--only analyze,survival]``. ``--quick`` runs each at a
-tenth of the size
-(a smoke run, not the figures to report). Every benchmark measures whole processes on the same data in the same
-run and prints ratios against its reference tools; see ``benchmarks/README.md`` for the recorded figures.
+tenth of the size (a smoke run, not the figures to report). Every benchmark measures whole processes on the same
+data in the same run and prints ratios against its reference tools; see ``benchmarks/README.md`` for the recorded figures.
 """
 
 from __future__ import annotations
