@@ -2,7 +2,7 @@
 
 Usage: ``python benchmarks/run.py [NAME ...|all] [--quick] [--only analyze,survival]``. ``--quick`` runs each at a
 tenth of the size (a smoke run, not the figures to report). Every benchmark measures whole processes on the same
-data in the same run and prints ratios against its reference tools; see ``benchmarks/README.md`` for the recorded figures.
+data in the same run and prints ratios against its reference tools; see ``benchmarks/README.md`` for the figures.
 """
 
 from __future__ import annotations
