@@ -37,8 +37,8 @@ def uplift(
         console.print(f"  {rule}")
     files = {
         targets["json"]: to_json(result.to_dict()),
-        targets["qini"]: result.plot().to_html(include_plotlyjs="cdn", full_html=True),
-        targets["calibration"]: result.plot_calibration().to_html(include_plotlyjs="cdn", full_html=True),
+        targets["qini"]: result.plot().to_html(include_plotlyjs=True, full_html=True),
+        targets["calibration"]: result.plot_calibration().to_html(include_plotlyjs=True, full_html=True),
         targets["rules"]: "\n".join(result.policy.rules) + "\n",
     }
     write_outputs(files, force)
