@@ -37,7 +37,7 @@ def test_writes_uplift_json_and_plots_and_refuses_to_overwrite(sim_dir, tmp_path
     assert set(d["policy"]["baselines"]) == {"control", "flow_pack", "contract_discount", "random"}
     assert (out / "uplift_qini.html").stat().st_size > 0 and (out / "policy_rules.txt").read_text().strip()
     for name in ("uplift_qini.html", "uplift_calibration.html"):  # self-contained: they draw offline
-        assert "cdn.plot.ly" not in (out / name).read_text(encoding="utf-8")
+        assert 'src="https://cdn.plot.ly' not in (out / name).read_text(encoding="utf-8")
     before = (out / "uplift.json").read_bytes()
     r2 = _run(str(sim_dir / "design.yaml"), "--out", str(out), "--no-refute")
     assert r2.exit_code == 2
