@@ -183,8 +183,8 @@ def _plan_columns(src: DuckDBSource, columns: Sequence[str], y: str, *, max_leve
             if kind == "string" and (s["d"] or 0) > max_levels:
                 skipped[c] = f"about {s['d']:,} distinct values (more than max_levels={max_levels}): an id or free text"
                 continue
-            label = f"coalesce(CAST({col} AS VARCHAR), {_literal(MISSING)})"
-            plans.append(_Plan(ColumnInfo(c, "categorical", src.dtype(c), int(s["m"])), label, None, None))
+            info = ColumnInfo(c, "categorical", src.dtype(c), int(s["m"]))
+            plans.append(_Plan(info, label_sql(src, info), None, None))
             continue
         if kind not in {"numeric", "string"}:
             skipped[c] = f"type {src.dtype(c)} is not profiled"
@@ -195,9 +195,8 @@ def _plan_columns(src: DuckDBSource, columns: Sequence[str], y: str, *, max_leve
             skipped[c] = "no values"
             continue
         if s["w"] and s["hi"] - s["lo"] <= count_levels:
-            label = f"coalesce(CAST(CAST({x} AS BIGINT) AS VARCHAR), {_literal(MISSING)})"
             info = ColumnInfo(c, "levels", src.dtype(c), int(s["m"]), blank, numeric_text)
-            plans.append(_Plan(info, label, x, s["r"]))
+            plans.append(_Plan(info, label_sql(src, info), x, s["r"]))
         else:
             binned.append((c, col, x, s, numeric_text))
     if binned:
@@ -206,13 +205,26 @@ def _plan_columns(src: DuckDBSource, columns: Sequence[str], y: str, *, max_leve
         _, rows = _fetch(src, f"SELECT {qs} FROM {src.relation}")
         for i, (c, _col, x, s, numeric_text) in enumerate(binned):
             edges = tuple(sorted({float(s["lo"]), *(float(q) for q in rows[0][i] if q is not None), float(s["hi"])}))
-            label = _bin_label_sql(x, edges)
             info = ColumnInfo(c, "binned", src.dtype(c), int(s["m"]), int(s["b"] or 0) if numeric_text else 0,
                               numeric_text, edges)
-            plans.append(_Plan(info, label, x, s["r"]))
+            plans.append(_Plan(info, label_sql(src, info), x, s["r"]))
     order = {c: i for i, c in enumerate(columns)}
     plans.sort(key=lambda p: order[p.info.name])
     return plans, skipped
+
+
+def label_sql(src: DuckDBSource, info: ColumnInfo, edges: Sequence[float] | None = None) -> str:
+    """SQL of a column's level label as the profile writes it (never null: missing values are ``(missing)``).
+
+    ``edges`` overrides a binned column's bin edges (the cockpit bands numeric columns more coarsely).
+    """
+    col = _ident(info.name)
+    if info.role == "categorical":
+        return f"coalesce(CAST({col} AS VARCHAR), {_literal(MISSING)})"
+    x = f"TRY_CAST(trim({col}) AS DOUBLE)" if info.numeric_text else f"CAST({col} AS DOUBLE)"
+    if info.role == "levels":
+        return f"coalesce(CAST(CAST({x} AS BIGINT) AS VARCHAR), {_literal(MISSING)})"
+    return _bin_label_sql(x, info.edges if edges is None else edges)
 
 
 def bin_labels(edges: Sequence[float]) -> list[str]:
@@ -419,15 +431,33 @@ def _numeric_sql(src: DuckDBSource, column: str) -> str:
     raise DataError(f"column {column!r} has type {src.dtype(column)}, not a number; name a numeric column")
 
 
+def distinct_columns(features: dict[str, dict[str, Rate]], ranked: Sequence[str], top: int,
+                     taken: Sequence[str] = ()) -> list[str]:
+    """The first ``top`` of ``ranked`` whose per-level counts repeat no earlier column's (nor one in ``taken``).
+
+    A column whose levels split subscribers exactly as another's does (a charge that is minutes × a flat tariff) adds
+    nothing to a cross table or a cockpit chart.
+    """
+    def counts(c: str) -> list[int]:
+        return [v for r in features[c].values() for v in (r.n, r.churned)]
+
+    def same(a: list[int], b: list[int]) -> bool:  # the same split, up to 1 % of the subscribers
+        return len(a) == len(b) and sum(abs(x - z) for x, z in zip(a, b, strict=True)) <= 0.01 * sum(a[::2])
+
+    seen = [counts(c) for c in taken if c in features]
+    out: list[str] = []
+    for c in ranked:
+        if len(out) == top:
+            break
+        if not any(same(counts(c), s) for s in seen):
+            out.append(c)
+            seen.append(counts(c))
+    return out
+
+
 def _crosstabs(src, plans, per, assoc, y, top, alpha, interaction_test) -> tuple[Crosstab, ...]:
     small = {p.info.name: p for p in plans if 2 <= len(per[p.info.name]) <= 20}
-    chosen: list[str] = []
-    seen: set[tuple] = set()
-    for a in assoc:  # a column whose level counts repeat another's (charge = minutes x tariff) adds nothing
-        counts = tuple((r.n, r.churned) for r in per[a.column].values()) if a.column in small else None
-        if counts is not None and counts not in seen and len(chosen) < top:
-            chosen.append(a.column)
-            seen.add(counts)
+    chosen = distinct_columns(per, [a.column for a in assoc if a.column in small], top)
     pairs = [(a, b) for i, a in enumerate(chosen) for b in chosen[i + 1:]]
     if not pairs:
         return ()

@@ -285,7 +285,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cockpit.revenue_at_risk": {"en": "Revenue at risk", "zh": "风险收入"},
     "cockpit.filters": {"en": "Filters", "zh": "筛选"},
     "cockpit.all": {"en": "All", "zh": "全部"},
-    "cockpit.clear": {"en": "Clear filters", "zh": "清除筛选"},
+    "cockpit.reset": {"en": "Clear filters", "zh": "清除筛选"},
     "cockpit.by": {"en": "Churn by {col}", "zh": "按 {col} 的流失率"},
     "cockpit.segments": {"en": "Segments", "zh": "用户分群"},
     "cockpit.segment": {"en": "segment", "zh": "分群"},
@@ -294,9 +294,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cockpit.thresholds": {"en": "Thresholds", "zh": "阈值"},
     "cockpit.click_hint": {"en": "Click a bar or a segment row to filter every chart and tile; click again to clear.",
                            "zh": "点击柱形或分群行即可筛选所有图表和指标卡；再次点击取消。"},
-    "cockpit.suppressed": {"en": "{n} subscriber(s) in combinations with fewer than {k} subscribers are left out of "
-                                 "every figure (small-cell suppression).",
-                           "zh": "组合人数少于 {k} 的 {n} 名用户未计入任何图表（小单元格抑制）。"},
+    "cockpit.suppressed": {"en": "Small-cell suppression: {n} subscriber(s) in combinations with fewer than {k} "
+                                 "subscribers are counted without the levels that would single them out (they are "
+                                 "left out of a filter on a hidden column); {gone} left out entirely.",
+                           "zh": "小单元格抑制：组合人数少于 {k} 的 {n} 名用户在统计时隐藏了可能识别出他们的维度水平"
+                                 "（按被隐藏的维度筛选时不计入）；{gone} 名用户完全未计入。"},
     "cockpit.no_rows": {"en": "Built from aggregate counts only: no subscriber rows or ids are in this file.",
                         "zh": "仅基于汇总计数生成：本文件不含任何用户明细或编号。"},
     "cockpit.empty": {"en": "No subscribers match these filters.", "zh": "没有符合筛选条件的用户。"},
