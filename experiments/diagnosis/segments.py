@@ -511,8 +511,11 @@ def cluster_sql(src: DuckDBSource, fit: KMeansFit) -> str:
     return f"CASE WHEN {missing} THEN '(missing)' ELSE 'cluster_' || CAST({best} AS VARCHAR) END"
 
 
-def describe_cluster(centroid: Any, features: tuple[str, ...], top: int = 3) -> str:
+def describe_cluster(centroid: Any, features: tuple[str, ...], top: int = 3, min_sd: float = 0.25) -> str:
     """The most distinctive features of a centroid, in words: ``"high tenure (+1.4 sd), low charges (-0.9 sd)"``.
+
+    The ``top`` features farthest from the overall mean, those at least ``min_sd`` standard deviations away (at
+    least one).
 
     Examples
     --------
@@ -520,19 +523,21 @@ def describe_cluster(centroid: Any, features: tuple[str, ...], top: int = 3) -> 
     'high tenure (+1.4 sd), low charges (-0.9 sd)'
     """
     order = sorted(range(len(features)), key=lambda i: -abs(centroid[i]))[:top]
+    order = [i for i in order if abs(centroid[i]) >= min_sd] or order[:1]
     return ", ".join(f"{'high' if centroid[i] > 0 else 'low'} {features[i]} ({centroid[i]:+.1f} sd)" for i in order)
 
 
 def kmeans_segments(data: Any, target: str, features: list[str], *, positive: str | None = None,
                     revenue: str | None = None, ks: range = range(2, 9), sample: int = 50_000, rng: Any = None,
-                    alpha: float = 0.05) -> SegmentResult:
+                    alpha: float = 0.05, fit: KMeansFit | None = None) -> SegmentResult:
     """k-means clusters on standardised ``features`` (k by silhouette), described in words, with churn per cluster.
 
-    The fit runs on a seeded sample; every subscriber is then assigned to the nearest centroid by the engine.
+    The fit runs on a seeded sample (or pass ``fit``); every subscriber is then assigned to the nearest centroid by
+    the engine.
     """
     src = data if isinstance(data, DuckDBSource) else open_diagnosis_source(data)
     y = _target(src, target, positive)
-    fit = fit_kmeans(src, features, ks=ks, sample=sample, rng=rng)
+    fit = fit if fit is not None else fit_kmeans(src, features, ks=ks, sample=sample, rng=rng)
     by, overall = _stats_by(src, cluster_sql(src, fit), y, _revenue(src, revenue), alpha)
     names = [f"cluster_{i + 1}" for i in range(fit.k)] + ["(missing)"]
     desc = {f"cluster_{i + 1}": describe_cluster(c, fit.features) for i, c in enumerate(fit.centroids)}
