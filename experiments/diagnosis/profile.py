@@ -146,28 +146,72 @@ def _double(x: float) -> str:
     return f"CAST({_literal(repr(float(x)))} AS DOUBLE)"
 
 
+def _looks_numeric(src: DuckDBSource, columns: Sequence[str], head: int = 1000) -> set[str]:
+    """Text columns whose first ``head`` non-blank values all parse as numbers (a cheap read of the first rows)."""
+    if not columns:
+        return set()
+    checks = ", ".join(f"count(*) FILTER (WHERE trim({_ident(c)}) <> '' AND TRY_CAST(trim({_ident(c)}) AS DOUBLE) IS "
+                       f"NULL), count(*) FILTER (WHERE trim({_ident(c)}) <> '')" for c in columns)
+    cols = ", ".join(_ident(c) for c in columns)
+    _, rows = _fetch(src, f"SELECT {checks} FROM (SELECT {cols} FROM {src.relation} LIMIT {head})")
+    return {c for i, c in enumerate(columns) if rows[0][2 * i] == 0 and rows[0][2 * i + 1] > 0}
+
+
 def _column_scan(src: DuckDBSource, columns: Sequence[str], y: str) -> dict[str, dict[str, Any]]:
-    """Per column: missing, blanks, parse failures, range, whole-number check, distinct estimate, corr with churn."""
+    """Per column, in one scan: missing values; text: distinct estimate; numbers (and numbers stored as text, whose
+    parse failures and blanks are counted): range, whole-number check, correlation with churn.
+
+    Text is parsed (``TRY_CAST``, slow on words) only in the columns whose first rows look numeric.
+    """
+    numeric_text = _looks_numeric(src, [c for c in columns if src.kind(c) == "string"])
     aggs: list[str] = []
     for i, c in enumerate(columns):
         col, kind, typ = _ident(c), src.kind(c), src.dtype(c).upper()
         aggs.append(f"count(*) FILTER (WHERE {col} IS NULL) AS m{i}")
+        x = None
         if kind == "numeric":
             x = f"CAST({col} AS DOUBLE)"
-            whole = "true" if typ in _INTEGER else f"bool_and({x} = round({x}))"
-            aggs += [f"min({x}) AS lo{i}", f"max({x}) AS hi{i}", f"{whole} AS w{i}", f"corr({x}, {y}) AS r{i}"]
-        elif kind == "string":
+        elif c in numeric_text:
             x = f"TRY_CAST(trim({col}) AS DOUBLE)"
             aggs += [f"count(*) FILTER (WHERE trim({col}) = '') AS b{i}",
-                     f"count(*) FILTER (WHERE trim({col}) <> '' AND {x} IS NULL) AS bad{i}",
-                     f"approx_count_distinct({col}) AS d{i}", f"min({x}) AS lo{i}", f"max({x}) AS hi{i}",
-                     f"bool_and({x} = round({x})) AS w{i}", f"corr({x}, {y}) AS r{i}"]
+                     f"count(*) FILTER (WHERE trim({col}) <> '' AND {x} IS NULL) AS bad{i}"]
+        elif kind == "string":
+            aggs.append(f"approx_count_distinct({col}) AS d{i}")
+        if x is not None:
+            whole = "true" if typ in _INTEGER else f"bool_and({x} = round({x}))"
+            aggs += [f"min({x}) AS lo{i}", f"max({x}) AS hi{i}", f"{whole} AS w{i}", f"corr({x}, {y}) AS r{i}"]
     names, rows = _fetch(src, f"SELECT count(*) AS n__, {', '.join(aggs)} FROM {src.relation}")
     row = dict(zip(names, rows[0], strict=True))
     out = {}
     for i, c in enumerate(columns):
         out[c] = {k: row.get(f"{k}{i}") for k in ("m", "lo", "hi", "w", "r", "b", "bad", "d")} | {"n": row["n__"]}
+        out[c]["text_number"] = c in numeric_text and not out[c]["bad"]
+        if c in numeric_text and out[c]["bad"]:  # words further down: a text column after all
+            out[c]["d"] = _one_value(src, f"approx_count_distinct({_ident(c)})")
     return out
+
+
+def _one_value(src: DuckDBSource, agg: str) -> Any:
+    return _fetch(src, f"SELECT {agg} FROM {src.relation}")[1][0][0]
+
+
+def quantiles(src: DuckDBSource, x: str, probs: Sequence[float], max_distinct: int = 200_000) -> list[float]:
+    """Exact discrete quantiles of ``x`` (nulls left out): the smallest value whose cumulative share reaches each
+    probability, from the engine's histogram (``GROUP BY x``, cheaper than sorting) when ``x`` has at most
+    ``max_distinct`` values, else from ``quantile_disc``.
+    """
+    _, hist = _fetch(src, f"SELECT {x} AS v, count(*) FROM {src.relation} WHERE {x} IS NOT NULL GROUP BY 1 "
+                          f"ORDER BY 1 LIMIT {max_distinct + 1}")
+    if len(hist) > max_distinct:
+        listed = "[" + ", ".join(repr(float(q)) for q in probs) + "]"
+        return [float(v) for v in _one_value(src, f"quantile_disc({x}, {listed})")]
+    import numpy as np
+
+    values = np.array([float(h[0]) for h in hist])
+    cum = np.cumsum([int(h[1]) for h in hist])
+    if not len(cum):
+        return []
+    return [float(values[np.searchsorted(cum, q * cum[-1], side="left")]) for q in probs]
 
 
 def _plan_columns(src: DuckDBSource, columns: Sequence[str], y: str, *, max_levels: int, count_levels: int,
@@ -175,10 +219,10 @@ def _plan_columns(src: DuckDBSource, columns: Sequence[str], y: str, *, max_leve
     scan = _column_scan(src, columns, y)
     plans: list[_Plan] = []
     skipped: dict[str, str] = {}
-    binned: list[tuple[str, str, str, dict[str, Any], bool]] = []
+    probs = [q / bins for q in range(1, bins)]
     for c in columns:
         s, kind, col = scan[c], src.kind(c), _ident(c)
-        numeric_text = kind == "string" and s["lo"] is not None and not s["bad"]
+        numeric_text = bool(s["text_number"])
         if kind == "boolean" or (kind == "string" and not numeric_text):
             if kind == "string" and (s["d"] or 0) > max_levels:
                 skipped[c] = f"about {s['d']:,} distinct values (more than max_levels={max_levels}): an id or free text"
@@ -196,20 +240,10 @@ def _plan_columns(src: DuckDBSource, columns: Sequence[str], y: str, *, max_leve
             continue
         if s["w"] and s["hi"] - s["lo"] <= count_levels:
             info = ColumnInfo(c, "levels", src.dtype(c), int(s["m"]), blank, numeric_text)
-            plans.append(_Plan(info, label_sql(src, info), x, s["r"]))
         else:
-            binned.append((c, col, x, s, numeric_text))
-    if binned:
-        probs = "[" + ", ".join(repr(round(q / bins, 10)) for q in range(1, bins)) + "]"
-        qs = ", ".join(f"quantile_disc({x}, {probs}) AS q{i}" for i, (_, _, x, _, _) in enumerate(binned))
-        _, rows = _fetch(src, f"SELECT {qs} FROM {src.relation}")
-        for i, (c, _col, x, s, numeric_text) in enumerate(binned):
-            edges = tuple(sorted({float(s["lo"]), *(float(q) for q in rows[0][i] if q is not None), float(s["hi"])}))
-            info = ColumnInfo(c, "binned", src.dtype(c), int(s["m"]), int(s["b"] or 0) if numeric_text else 0,
-                              numeric_text, edges)
-            plans.append(_Plan(info, label_sql(src, info), x, s["r"]))
-    order = {c: i for i, c in enumerate(columns)}
-    plans.sort(key=lambda p: order[p.info.name])
+            edges = tuple(sorted({float(s["lo"]), *quantiles(src, x, probs), float(s["hi"])}))
+            info = ColumnInfo(c, "binned", src.dtype(c), int(s["m"]), blank, numeric_text, edges)
+        plans.append(_Plan(info, label_sql(src, info), x, s["r"]))
     return plans, skipped
 
 
@@ -464,7 +498,18 @@ def _crosstabs(src, plans, per, assoc, y, top, alpha, interaction_test) -> tuple
     import numpy as np
 
     labels = {c: small[c].label for c in chosen}
-    rows = _grouped(src, labels, pairs, y, None)
+    if math.prod(len(per[c]) for c in chosen) <= 200_000:  # one GROUP BY over all of them; pairs summed in Python
+        joint = _grouped(src, labels, [tuple(chosen)], y, None)
+        rows = []
+        for a, b in pairs:
+            sums: dict[tuple[str, str], list[int]] = {}
+            for r in joint:
+                key = (r["levels"][a], r["levels"][b])
+                acc = sums.setdefault(key, [0, 0])
+                acc[0], acc[1] = acc[0] + r["n"], acc[1] + r["k"]
+            rows += [{"levels": {a: la, b: lb}, "n": n, "k": k} for (la, lb), (n, k) in sums.items()]
+    else:
+        rows = _grouped(src, labels, pairs, y, None)
     out = []
     for a, b in pairs:
         cells = [r for r in rows if set(r["levels"]) == {a, b}]
