@@ -15,7 +15,7 @@ from experiments.cli import app
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]
-RULES = REPO / "designs" / "churn_segments.yaml"
+RULES = REPO / "designs" / "segments" / "churn2020.yaml"
 
 
 def _bad(args: list[str], match: str, out: Path) -> str:

@@ -16,7 +16,7 @@ from cdp_page import FLAGS, Page
 from experiments.diagnosis.cockpit import build_cockpit
 
 REPO = Path(__file__).resolve().parents[2]
-RULES = REPO / "designs" / "churn_segments.yaml"
+RULES = REPO / "designs" / "segments" / "churn2020.yaml"
 
 
 def _chromium() -> str:
