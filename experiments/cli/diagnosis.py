@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from experiments.cli import app
+from experiments.cli.app import app
 from experiments.cli._common import check_writable, console, domain_errors, to_json, write_outputs
 
 _LANG = typer.Option("en", "--lang", help="Language of the report: en or zh.")
@@ -32,8 +32,8 @@ def profile(
     """Churn overall and by every column, thresholds, the strongest cross tables and ranked associations."""
     from experiments.diagnosis.profile import profile as run
     from experiments.diagnosis.section import profile_conclusions
-    from experiments.i18n import Lang
-    from experiments.literals import check_literal
+    from experiments.report.i18n import Lang
+    from experiments.spec.literals import check_literal
 
     check_literal(lang, Lang, "--lang")
     targets = _targets(json_out, out)
@@ -45,7 +45,7 @@ def profile(
         files[json_out] = text
     if out is not None:
         from experiments.diagnosis.section import profile_section
-        from experiments.report import render_html
+        from experiments.report.render import render_html
 
         files[out / "profile.json"] = text
         files[out / "profile.html"] = render_html([profile_section(result, lang)], msg_title(lang), data, lang)
@@ -57,7 +57,7 @@ def profile(
 
 
 def msg_title(lang: str) -> str:
-    from experiments.i18n import msg
+    from experiments.report.i18n import msg
 
     return msg("title.diagnosis", lang)  # type: ignore[arg-type]
 
@@ -106,8 +106,8 @@ def segment(
     from experiments.diagnosis.profile import open_diagnosis_source
     from experiments.diagnosis.segments import fit_kmeans, kmeans_segments, load_rules, rfm_segments, rule_segments
     from experiments.errors import RetentionError
-    from experiments.i18n import Lang
-    from experiments.literals import check_literal
+    from experiments.report.i18n import Lang
+    from experiments.spec.literals import check_literal
 
     check_literal(lang, Lang, "--lang")
     if rules is None and rfm is None and kmeans is None:

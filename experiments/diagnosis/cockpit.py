@@ -28,9 +28,9 @@ from experiments.diagnosis.profile import (
 )
 from experiments.diagnosis.results import ProfileResult
 from experiments.errors import DataError
-from experiments.i18n import MESSAGES, Lang, msg
-from experiments.literals import check_literal
-from experiments.sources import DuckDBSource, _ident, _literal
+from experiments.report.i18n import MESSAGES, Lang, msg
+from experiments.spec.literals import check_literal
+from experiments.data.sources import DuckDBSource, _ident, _literal
 
 
 @dataclass(frozen=True, slots=True)

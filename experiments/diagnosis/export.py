@@ -1,7 +1,7 @@
 """``--export``: the per-subscriber feature table with segments, RFM scores and tiers and clusters, for BI tools.
 
 The engine writes it (``COPY ... TO``) to a temporary file; the CLI then writes the bytes through
-:func:`experiments.io.write_outputs` (no overwrite without ``--force``, atomic rename).
+:func:`experiments.data.io.write_outputs` (no overwrite without ``--force``, atomic rename).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from experiments.errors import DataError
-from experiments.sources import DuckDBSource, _ident, _literal
+from experiments.data.sources import DuckDBSource, _ident, _literal
 
 
 def export_formats(path: Path) -> str:

@@ -29,7 +29,7 @@ from experiments.diagnosis.results import (
     Threshold,
 )
 from experiments.errors import DataError, close_matches
-from experiments.sources import DuckDBSource, _ident, _literal
+from experiments.data.sources import DuckDBSource, _ident, _literal
 
 MISSING = "(missing)"
 #: Target values read as "churned" when --positive is not given and the target has exactly two values.
@@ -48,8 +48,8 @@ def open_diagnosis_source(data: Any, *, base_dir: str | Path | None = None) -> D
     DataError
         The source does not exist or cannot be read, or it is an Ibis table of another backend.
     """
-    from experiments.data import locate
-    from experiments.sources import _connect, open_source
+    from experiments.data.engine import locate
+    from experiments.data.sources import _connect, open_source
 
     if isinstance(data, (str, Path)) and "://" not in str(data):
         where = locate(data, base_dir=base_dir)

@@ -239,16 +239,16 @@ class ProfileResult:
                                            "association"])
 
     def _repr_html_(self) -> str:
-        from experiments.diagnosis.section import profile_section
-        from experiments.report import _table_html
+        from experiments.report.render import _table_html
 
-        s = profile_section(self)
-        items = "".join(f"<li>{c}</li>" for c in s.conclusions)
-        return f"<h4>{s.title}</h4><ul>{items}</ul>" + "".join(_table_html(df) for _, df in s.tables[:2])
+        o = self.overall
+        head = (f"<h4>Churn profile of {self.target} = {self.positive!r}: {o.churned:,} of {o.n:,} "
+                f"({100 * o.rate:.2f}%)</h4>")
+        return head + _table_html(self.summary())
 
     def plot(self, column: str | None = None, lang: str = "en"):
         """Plotly bar chart of churn by level of ``column`` (default: the strongest association), with intervals."""
-        from experiments.diagnosis.section import rate_figure
+        from experiments.diagnosis.plots import rate_figure
 
         column = column or (self.associations[0].column if self.associations else next(iter(self.features)))
-        return rate_figure(self, column, lang)  # type: ignore[arg-type]
+        return rate_figure(self.features[column], self.overall.rate, column, lang)  # type: ignore[arg-type]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from experiments.i18n import Lang, msg
-from experiments.sections import ReportSection, TrustCheck
-from experiments.tables import fmt_p
-from experiments.tables import fmt_pct as _fmt_pct
+from experiments.report.i18n import Lang, msg
+from experiments.report.sections import ReportSection, TrustCheck
+from experiments.report.format import fmt_p
+from experiments.report.format import fmt_pct as _fmt_pct
 
 if TYPE_CHECKING:
     from experiments.diagnosis.results import ProfileResult
@@ -86,31 +86,15 @@ def profile_tables(p: ProfileResult, lang: Lang = "en") -> list[tuple[str, objec
     return tables
 
 
-def rate_figure(p: ProfileResult, column: str, lang: Lang = "en"):
-    """Plotly bars of churn per level of ``column`` with Wilson intervals and the overall rate as a line."""
-    import plotly.graph_objects as go
-
-    levels = p.features[column]
-    x = list(levels)
-    rates = [r.rate for r in levels.values()]
-    fig = go.Figure(go.Bar(x=x, y=rates, error_y={"type": "data", "symmetric": False,
-                                                   "array": [r.ci[1] - r.rate for r in levels.values()],
-                                                   "arrayminus": [r.rate - r.ci[0] for r in levels.values()]},
-                           customdata=[r.n for r in levels.values()],
-                           hovertemplate="%{x}: %{y:.1%} (n=%{customdata:,})<extra></extra>"))
-    fig.add_hline(y=p.overall.rate, line_dash="dot")
-    fig.update_layout(title=msg("diag.fig.rate", lang, col=column), yaxis_tickformat=".0%", template="plotly_white",
-                      xaxis_type="category", height=340, margin={"t": 50, "b": 40, "l": 50, "r": 20})
-    return fig
-
-
 def profile_section(p: ProfileResult, lang: Lang = "en") -> ReportSection:
     """The profile as a report section: conclusions, the data-quality check, figures, tables, method notes."""
+    from experiments.diagnosis.plots import rate_figure
+
     figs = []
     try:
         shown = [a.column for a in p.associations[:2]]
         shown += [c for c in sorted(p.thresholds, key=lambda c: -p.thresholds[c].statistic)[:2] if c not in shown]
-        figs = [(msg("diag.fig.rate", lang, col=c), rate_figure(p, c, lang)) for c in shown]
+        figs = [(msg("diag.fig.rate", lang, col=c), rate_figure(p.features[c], p.overall.rate, c, lang)) for c in shown]
     except ImportError:  # plotly missing: the section still has its tables
         pass
     notes = [

@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
-from experiments.design import Condition
+from experiments.spec.models import Condition
 from experiments.diagnosis.profile import _fetch, _rate, open_diagnosis_source, require, resolve_positive
 from experiments.diagnosis.results import Rate
 from experiments.errors import DataError, DesignError
-from experiments.sources import DuckDBSource, _ident, _literal
+from experiments.data.sources import DuckDBSource, _ident, _literal
 
 if TYPE_CHECKING:
     import numpy as np
@@ -142,7 +142,7 @@ def parse_rules(raw: Any, source: str = "rules") -> RuleFile:
     >>> r.segments[0].when.op
     '>='
     """
-    from experiments.design import _format_validation_error
+    from experiments.spec.models import _format_validation_error
 
     if not isinstance(raw, dict):
         raise DesignError(f"{source}: expected a mapping with a 'segments' list, found {type(raw).__name__}")
@@ -306,7 +306,7 @@ class SegmentResult:
                               "action": s.action, "description": s.description} for s in self.segments])
 
     def _repr_html_(self) -> str:
-        from experiments.report import _table_html
+        from experiments.report.render import _table_html
 
         return f"<h4>{self.kind} segments ({self.column})</h4>" + _table_html(self.summary())
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from experiments.stats import SuffStats, arm_estimate, chi2_independence
+from experiments.analysis.stats import SuffStats, arm_estimate, chi2_independence
 
 
 def wilson(n: float, churned: float, alpha: float = 0.05) -> tuple[float, float]:
@@ -158,7 +158,7 @@ def interaction_test(n, churned, iterations: int = 500, tol: float = 1e-10) -> I
     """
     import numpy as np
 
-    from experiments.stats import _chi2_sf
+    from experiments.analysis.stats import _chi2_sf
 
     k = np.asarray(churned, dtype=float)
     obs = np.stack([k, np.asarray(n, dtype=float) - k], axis=-1)  # A × B × (churned, stayed)

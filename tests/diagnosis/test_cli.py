@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from experiments.cli import app
+from experiments.cli.app import app
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]

@@ -118,7 +118,7 @@ def test_real_clicks_cross_filter(churn_cockpit, tmp_path):
     a second click on the row clears its filter. No request leaves file://, no console error."""
     built, path = churn_cockpit
     with Page(_chromium(), path.as_uri(), tmp_path / "p") as page:
-        page.wait_for("document.body.getAttribute('data-ready') === '1'")
+        page.wait_for("!!document.body && document.body.getAttribute('data-ready') === '1'")
         page.click("#segment-0")
         want = built.cube.slice({"segment": ["many_service_calls"]})
         assert page.js("+document.getElementById('tile-subscribers').dataset.value") == want.n

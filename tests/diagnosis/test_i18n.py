@@ -7,7 +7,7 @@ import re
 import pytest
 
 from experiments.diagnosis.section import profile_section
-from experiments.i18n import MESSAGES
+from experiments.report.i18n import MESSAGES
 
 KEYS = [k for k in MESSAGES if k.startswith(("diag.", "cockpit.")) or k == "title.diagnosis"]
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -129,6 +129,6 @@ def test_caller_frame_not_mutated(churn2020):
 def test_result_interface(churn2020_profile):
     s = churn2020_profile.summary()
     assert list(s.columns)[:3] == ["column", "level", "n"] and len(s) > 50
-    assert "<ul>" in churn2020_profile._repr_html_()
+    assert "598 of 4,250" in churn2020_profile._repr_html_()
     fig = churn2020_profile.plot(CALLS)
     assert list(fig.data[0].x)[:4] == ["0", "1", "2", "3"]
