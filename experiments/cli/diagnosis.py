@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import typer
 
-from experiments.cli.app import app
 from experiments.cli._common import check_writable, console, domain_errors, to_json, write_outputs
+from experiments.cli.app import app
 
 _LANG = typer.Option("en", "--lang", help="Language of the report: en or zh.")
 
@@ -22,7 +23,8 @@ def profile(
     data: str = typer.Option(..., "--data", help="Parquet/CSV path, glob or folder, or duckdb:///db?table=name."),
     target: str = typer.Option(..., "--target", help="The churn column."),
     positive: str | None = typer.Option(None, "--positive", help="The target's value that means churned."),
-    revenue: str | None = typer.Option(None, "--revenue", help="Revenue column: revenue at risk overall and per level."),
+    revenue: str | None = typer.Option(None, "--revenue",
+                                       help="Revenue column: revenue at risk, overall and per level."),
     exclude: str | None = typer.Option(None, "--exclude", help="Comma-separated columns not to profile."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the profile as JSON to this file."),
     out: Path | None = typer.Option(None, "--out", help="Folder for profile.json and profile.html."),
@@ -48,7 +50,9 @@ def profile(
         from experiments.report.render import render_html
 
         files[out / "profile.json"] = text
-        files[out / "profile.html"] = render_html([profile_section(result, lang)], msg_title(lang), data, lang)
+        page_lang = cast("Lang", lang)
+        files[out / "profile.html"] = render_html([profile_section(result, page_lang)], msg_title(lang), data,
+                                                  page_lang)
     for line in profile_conclusions(result, lang):  # type: ignore[arg-type]
         console.print(f"• {line}")
     write_outputs(files, force)
@@ -152,7 +156,8 @@ def _print_segments(result, rules, lang: str) -> None:
         t.add_column(col, justify="left" if col in ("segment", "risk", "action / description") else "right")
     for s in result.segments:
         action = rules.action_of(s.name, lang) if rules is not None and result.kind == "rules" else s.description
-        t.add_row(s.name, f"{s.churn.n:,}", fmt_pct(s.churn.rate), f"{fmt_pct(s.churn.ci[0])} – {fmt_pct(s.churn.ci[1])}",
+        ci = f"{fmt_pct(s.churn.ci[0])} – {fmt_pct(s.churn.ci[1])}"
+        t.add_row(s.name, f"{s.churn.n:,}", fmt_pct(s.churn.rate), ci,
                   fmt_pct(s.share), s.risk or "", action or "")
     console.print(t)
     if result.kind == "kmeans":

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from experiments.data.sources import DuckDBSource, _ident, _literal
 from experiments.diagnosis.profile import (
     MISSING,
     _fetch,
@@ -30,7 +31,6 @@ from experiments.diagnosis.results import ProfileResult
 from experiments.errors import DataError
 from experiments.report.i18n import MESSAGES, Lang, msg
 from experiments.spec.literals import check_literal
-from experiments.data.sources import DuckDBSource, _ident, _literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,11 +145,10 @@ def build_cube(src: DuckDBSource, dims: Sequence[tuple[Dim, str]], y: str, reven
     group = ", ".join(f"d{i}" for i in range(len(dims)))
     sql = (f"SELECT {group}, count(*) AS n, sum(y__) AS k, sum(r__) AS r, sum(r__ * y__) AS rr FROM "
            f"(SELECT {', '.join(keys)}, {y} AS y__, {rev} AS r__ FROM {src.relation}) GROUP BY {group}")
-    count = src.con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
-    if count > max_cells:
-        raise DataError(f"the cockpit's cube over {[d.name for d, _ in dims]} has {count:,} cells, more than "
-                        f"max_cells={max_cells:,}; name fewer or coarser --filter columns or raise --max-cells")
-    _, rows = _fetch(src, sql)
+    _, rows = _fetch(src, f"{sql} LIMIT {max_cells + 1}")
+    if len(rows) > max_cells:
+        raise DataError(f"the cockpit's cube over {[d.name for d, _ in dims]} has more than max_cells={max_cells:,} "
+                        "cells; name fewer or coarser --filter columns or raise --max-cells")
     index = [{lvl: j for j, lvl in enumerate(d.levels)} for d, _ in dims]
     raw = {tuple(index[i][str(v)] for i, v in enumerate(r[: len(dims)])):
            (int(r[len(dims)]), int(r[len(dims) + 1] or 0), float(r[len(dims) + 2] or 0), float(r[len(dims) + 3] or 0))
@@ -222,7 +221,8 @@ def _dims(src: DuckDBSource, prof: ProfileResult, filters: Sequence[str], rules:
     from experiments.diagnosis.profile import distinct_columns
 
     chosen = list(filters)
-    ranked = [a.column for a in prof.associations if a.column not in chosen and len(prof.features[a.column]) <= max_levels]
+    ranked = [a.column for a in prof.associations
+              if a.column not in chosen and len(prof.features[a.column]) <= max_levels]
     chosen += distinct_columns(prof.features, ranked, drivers, taken=chosen)
     strong = sorted((t for t in prof.thresholds.values() if t.p_value < 0.05), key=lambda t: -t.statistic)
     have = sum(t.column in chosen for t in strong)  # a chosen column with a threshold already draws its cut
@@ -312,9 +312,11 @@ def build_cockpit(data: Any, target: str, *, positive: str | None = None, rules:
     env = jinja2.Environment(loader=jinja2.PackageLoader("experiments.diagnosis", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     heading = title or msg("cockpit.title", lang)
+    hidden = cube.coarsened_n + cube.suppressed_n
+    note = msg("cockpit.suppressed", lang, n=f"{hidden:,}", k=min_cell, gone=f"{cube.suppressed_n:,}") if hidden else ""
+    data_json = json.dumps(payload, ensure_ascii=False).replace("</", "<\\/")  # no "</script>" inside the JSON
     html = env.get_template("cockpit.html.j2").render(
-        title=heading, lang=lang, plotlyjs=get_plotlyjs(), data=json.dumps(payload, ensure_ascii=False)
-        .replace("</", "<\\/"), t=payload["t"], has_revenue=revenue is not None, has_segments=rules is not None,
-        suppressed=msg("cockpit.suppressed", lang, n=f"{cube.coarsened_n + cube.suppressed_n:,}", k=min_cell,
-                       gone=f"{cube.suppressed_n:,}") if cube.coarsened_n + cube.suppressed_n else "", source=prof.source, target=target)
+        title=heading, lang=lang, plotlyjs=get_plotlyjs(), data=data_json, t=payload["t"],
+        has_revenue=revenue is not None, has_segments=rules is not None, suppressed=note, source=prof.source,
+        target=target)
     return Cockpit(html, cube, prof)

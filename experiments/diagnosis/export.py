@@ -10,8 +10,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from experiments.errors import DataError
 from experiments.data.sources import DuckDBSource, _ident, _literal
+from experiments.errors import DataError
 
 
 def export_formats(path: Path) -> str:

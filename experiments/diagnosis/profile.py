@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from experiments.data.sources import DuckDBSource, _ident, _literal
 from experiments.diagnosis.results import (
     Association,
     ColumnInfo,
@@ -29,7 +30,6 @@ from experiments.diagnosis.results import (
     Threshold,
 )
 from experiments.errors import DataError, close_matches
-from experiments.data.sources import DuckDBSource, _ident, _literal
 
 MISSING = "(missing)"
 #: Target values read as "churned" when --positive is not given and the target has exactly two values.
@@ -500,7 +500,7 @@ def _crosstabs(src, plans, per, assoc, y, top, alpha, interaction_test) -> tuple
     labels = {c: small[c].label for c in chosen}
     if math.prod(len(per[c]) for c in chosen) <= 200_000:  # one GROUP BY over all of them; pairs summed in Python
         joint = _grouped(src, labels, [tuple(chosen)], y, None)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for a, b in pairs:
             sums: dict[tuple[str, str], list[int]] = {}
             for r in joint:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from experiments.report.i18n import Lang, msg
-from experiments.report.sections import ReportSection, TrustCheck
 from experiments.report.format import fmt_p
 from experiments.report.format import fmt_pct as _fmt_pct
+from experiments.report.i18n import Lang, msg
+from experiments.report.sections import ReportSection, TrustCheck
 
 if TYPE_CHECKING:
     from experiments.diagnosis.results import ProfileResult

@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
-from experiments.spec.models import Condition
+from experiments.data.sources import DuckDBSource, _ident, _literal
 from experiments.diagnosis.profile import _fetch, _rate, open_diagnosis_source, require, resolve_positive
 from experiments.diagnosis.results import Rate
 from experiments.errors import DataError, DesignError
-from experiments.data.sources import DuckDBSource, _ident, _literal
+from experiments.spec.models import Condition
 
 if TYPE_CHECKING:
     import numpy as np
@@ -403,7 +403,8 @@ def rfm_sql(src: DuckDBSource, *, recency: str, frequency: str, monetary: str,
     _, rows = _fetch(src, f"SELECT {q} FROM {src.relation}")
     edges = {k: [float(e) for e in (rows[0][i] or [])] for i, k in enumerate(xs)}
     scores = {k: _score_sql(xs[k], edges[k], k != "r" or recency_higher_is_better) for k in xs}
-    tier = "CASE " + " ".join(f"WHEN {cond.format(**scores)} THEN {_literal(name)}" for name, cond in RFM_TIERS) + " END"
+    whens = " ".join(f"WHEN {cond.format(**scores)} THEN {_literal(name)}" for name, cond in RFM_TIERS)
+    tier = f"CASE {whens} END"
     return {"rfm_r": scores["r"], "rfm_f": scores["f"], "rfm_m": scores["m"], "rfm_tier": tier}, edges
 
 

@@ -55,7 +55,8 @@ def test_numeric_text_with_blanks_is_handled(telco, tmp_path):
 @pytest.fixture
 def frames(tmp_path) -> dict[str, Path]:
     base = pd.DataFrame({"plan": ["a", "b", "c", "a"] * 25, "calls": list(range(5)) * 20,
-                         "state": [f"s{i}" for i in range(100)], "status": ["active", "ported", "closed", "active"] * 25,
+                         "state": [f"s{i}" for i in range(100)],
+                         "status": ["active", "ported", "closed", "active"] * 25,
                          "churn": ["yes", "no", "no", "no"] * 25})
     paths = {}
     paths["three"] = tmp_path / "three.csv"
@@ -69,7 +70,8 @@ def frames(tmp_path) -> dict[str, Path]:
 
 def test_target_with_three_values_needs_positive(frames, tmp_path):
     out = tmp_path / "o.json"
-    line = _bad(["profile", "--data", str(frames["three"]), "--target", "status", "--json", str(out)], "--positive", out)
+    line = _bad(["profile", "--data", str(frames["three"]), "--target", "status", "--json", str(out)], "--positive",
+                out)
     assert "'status'" in line and "3 distinct values" in line
     res = runner.invoke(app, ["profile", "--data", str(frames["three"]), "--target", "status", "--positive", "ported",
                               "--json", str(out)])
@@ -125,7 +127,7 @@ def test_filter_column_with_too_many_levels(churn2020, tmp_path):
 def test_cube_cell_cap(churn2020, tmp_path):
     out = tmp_path / "c.html"
     _bad(["cockpit", "--data", str(churn2020), "--target", "churn", "--filter", "state", "--max-levels", "60",
-          "--max-cells", "100", "--out", str(out)], "max_cells=100", out)
+          "--max-cells", "100", "--out", str(out)], "more than max_cells=100", out)
 
 
 def test_cockpit_and_export(churn2020, tmp_path):
