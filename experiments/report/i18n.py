@@ -303,6 +303,13 @@ MESSAGES: dict[str, dict[str, str]] = {
                         "zh": "仅基于汇总计数生成：本文件不含任何用户明细或编号。"},
     "cockpit.empty": {"en": "No subscribers match these filters.", "zh": "没有符合筛选条件的用户。"},
     "cockpit.drivers": {"en": "Top drivers (association with churn)", "zh": "主要驱动因素（与流失的关联）"},
+    "title.breakdown": {"en": "Effects by {column}", "zh": "按 {column} 分组的效果"},
+    "breakdown.line": {"en": "{segment}, {arm}: {ctrl} → {mean} ({diff} points, 95% CI {lo} to {hi}; Holm p {p}).",
+                       "zh": "{segment}，{arm}：{ctrl} → {mean}（{diff} 个百分点，95% 置信区间 {lo} 至 {hi}；"
+                             "Holm 校正 p {p}）。"},
+    "breakdown.caution": {"en": "Segment effects are exploratory: the experiment was sized for the whole population.",
+                          "zh": "分群效果仅供探索：实验的样本量是按整体人群设计的。"},
+    "breakdown.table": {"en": "Each arm against control, per segment", "zh": "各分群内各组与对照组的比较"},
 }
 
 
