@@ -13,6 +13,15 @@ from experiments.cli.app import app
 _LANG = typer.Option("en", "--lang", help="Language of the report: en or zh.")
 
 
+def _working(text: str):
+    """A spinner on stderr while the engine works (terminals only; CI logs and pipes stay clean)."""
+    from contextlib import nullcontext
+
+    from experiments.cli._common import err_console, is_interactive
+
+    return err_console.status(text) if is_interactive() else nullcontext()
+
+
 def _columns(text: str | None) -> list[str] | None:
     return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
 
@@ -40,7 +49,8 @@ def profile(
     check_literal(lang, Lang, "--lang")
     targets = _targets(json_out, out)
     check_writable(targets, force)
-    result = run(data, target, positive=positive, revenue=revenue, exclude=_columns(exclude) or ())
+    with _working(f"profiling {data} in the engine ..."):
+        result = run(data, target, positive=positive, revenue=revenue, exclude=_columns(exclude) or ())
     files: dict[Path, bytes | str] = {}
     text = to_json(result.to_dict())
     if json_out is not None:
@@ -125,13 +135,15 @@ def segment(
     src = open_diagnosis_source(data)
     rfm_opts = _rfm_option(rfm, recency_higher)
     results, fit = [], None
-    if rule_file is not None:
-        results.append(rule_segments(src, rule_file, target, positive=positive, revenue=revenue))
-    if rfm_opts is not None:
-        results.append(rfm_segments(src, target, positive=positive, revenue=revenue, **rfm_opts))
-    if kmeans is not None:
-        fit = fit_kmeans(src, _columns(kmeans) or [], ks=range(2, k_max + 1), rng=seed)
-        results.append(kmeans_segments(src, target, list(fit.features), positive=positive, revenue=revenue, fit=fit))
+    with _working("segmenting in the engine ..."):
+        if rule_file is not None:
+            results.append(rule_segments(src, rule_file, target, positive=positive, revenue=revenue))
+        if rfm_opts is not None:
+            results.append(rfm_segments(src, target, positive=positive, revenue=revenue, **rfm_opts))
+        if kmeans is not None:
+            fit = fit_kmeans(src, _columns(kmeans) or [], ks=range(2, k_max + 1), rng=seed)
+            results.append(kmeans_segments(src, target, list(fit.features), positive=positive, revenue=revenue,
+                                           fit=fit))
     files: dict[Path, bytes | str] = {}
     if json_out is not None:
         files[json_out] = to_json({r.kind: r.to_dict() for r in results})
@@ -194,9 +206,11 @@ def cockpit(
     check_writable([p for p in (out, export) if p is not None], force)
     rule_file = load_rules(rules) if rules is not None else None
     src = open_diagnosis_source(data)
-    built = build_cockpit(src, target, positive=positive, rules=rule_file, revenue=revenue,
-                          filters=_columns(filters) or (), lang=lang, max_levels=max_levels,  # type: ignore[arg-type]
-                          max_cells=max_cells, min_cell=min_cell)
+    with _working("profiling and counting the cockpit's cube ..."):
+        built = build_cockpit(src, target, positive=positive, rules=rule_file, revenue=revenue,
+                              filters=_columns(filters) or (), lang=lang,  # type: ignore[arg-type]
+                              max_levels=max_levels,
+                              max_cells=max_cells, min_cell=min_cell)
     files: dict[Path, bytes | str] = {out: built.html}
     if export is not None:
         from experiments.diagnosis.export import export_bytes, export_columns

@@ -132,3 +132,32 @@ def test_result_interface(churn2020_profile):
     assert "598 of 4,250" in churn2020_profile._repr_html_()
     fig = churn2020_profile.plot(CALLS)
     assert list(fig.data[0].x)[:4] == ["0", "1", "2", "3"]
+
+
+@pytest.fixture(scope="module")
+def churn2020_copies(churn2020, tmp_path_factory):
+    """The same rows as Parquet, a DuckDB table and a shuffled DataFrame (text kept as text)."""
+    import duckdb
+    import numpy as np
+
+    root = tmp_path_factory.mktemp("copies")
+    rows = pd.read_csv(churn2020)
+    rows.to_parquet(root / "churn.parquet")
+    con = duckdb.connect(str(root / "churn.duckdb"))
+    con.execute(f"CREATE TABLE subscribers AS SELECT * FROM read_parquet('{root / 'churn.parquet'}')")
+    con.close()
+    shuffled = rows.sample(frac=1.0, random_state=np.random.default_rng(3).integers(2**31)).reset_index(drop=True)
+    return {"parquet": root / "churn.parquet", "duckdb": f"duckdb:///{root / 'churn.duckdb'}?table=subscribers",
+            "shuffled frame": shuffled}
+
+
+@pytest.mark.parametrize("kind", ["parquet", "duckdb", "shuffled frame"])
+def test_same_profile_from_every_source(churn2020_profile, churn2020_copies, kind):
+    """Parquet, a DuckDB table and a shuffled DataFrame give the CSV's profile (invariance to source and row order)."""
+    from experiments.diagnosis import profile
+
+    got, want = profile(churn2020_copies[kind], "churn").to_dict(), churn2020_profile.to_dict()
+    assert got["features"] == want["features"]
+    assert got["thresholds"] == want["thresholds"]
+    assert got["associations"] == pytest.approx(want["associations"], rel=1e-9)
+    assert [x["columns"] for x in got["crosstabs"]] == [x["columns"] for x in want["crosstabs"]]
