@@ -174,7 +174,9 @@ def _print_segments(result, rules, lang: str) -> None:
     console.print(t)
     if result.kind == "kmeans":
         console.print(f"k = {result.details['k']} by silhouette " + ", ".join(
-            f"{k}: {v:.3f}" for k, v in result.details["silhouette"].items()))
+            f"{k}: {v:.3f}" for k, v in result.details["silhouette"].items())
+            + f"; fitted on a seeded sample of {result.details['sample']:,} complete rows, every subscriber then "
+              "assigned to its nearest centroid by the engine")
 
 
 @app.command()
