@@ -33,7 +33,7 @@ from experiments.errors import DataError, close_matches
 
 MISSING = "(missing)"
 #: Target values read as "churned" when --positive is not given and the target has exactly two values.
-POSITIVE_WORDS = frozenset({"yes", "y", "true", "t", "1", "churn", "churned"})
+POSITIVE_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0", "churn", "churned"})
 _INTEGER = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
 
 

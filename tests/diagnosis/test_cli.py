@@ -152,3 +152,15 @@ def test_bad_export_suffix(churn2020, tmp_path):
 def test_segment_needs_a_method(churn2020, tmp_path):
     out = tmp_path / "s.json"
     _bad(["segment", "--data", str(churn2020), "--target", "churn", "--json", str(out)], "nothing to segment", out)
+
+
+@pytest.mark.parametrize(("values", "positive"), [([True, False], "true"), ([1, 0], "1"), ([1.0, 0.0], "1.0"),
+                                                  (["Churned", "Stayed"], "Churned")])
+def test_positive_value_found_for_two_valued_targets(tmp_path, values, positive):
+    frame = pd.DataFrame({"plan": ["a", "b"] * 20, "y": values * 20})
+    frame.to_parquet(tmp_path / "d.parquet")
+    res = runner.invoke(app, ["profile", "--data", str(tmp_path / "d.parquet"), "--target", "y", "--json",
+                              str(tmp_path / "p.json")])
+    assert res.exit_code == 0, res.output
+    d = json.loads((tmp_path / "p.json").read_text())
+    assert d["positive"] == positive and d["overall"]["rate"] == 0.5

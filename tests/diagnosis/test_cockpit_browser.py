@@ -163,3 +163,19 @@ def test_page_embeds_only_aggregates(telco_cockpit, telco):
     assert all(cell[nd] >= payload["cube"]["min_cell"] for cell in payload["cube"]["cells"])
     assert sum(cell[nd] for cell in payload["cube"]["cells"]) + payload["cube"]["suppressed_n"] == len(rows)
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?:', html)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_profile_report_renders(churn2020, tmp_path):
+    """``retention profile --out``: the report page draws its Plotly figures offline in Chromium."""
+    from typer.testing import CliRunner
+
+    from experiments.cli.app import app
+
+    res = CliRunner().invoke(app, ["profile", "--data", str(churn2020), "--target", "churn", "--out",
+                                   str(tmp_path / "rep")])
+    assert res.exit_code == 0, res.output
+    dom = _dom(tmp_path / "rep" / "profile.html", "", tmp_path / "p")
+    assert len(re.findall(r'class="main-svg"', dom)) >= 2
+    assert "number_customer_service_calls" in dom and "14.07%" in dom
