@@ -41,7 +41,7 @@ def profile(
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
     """Churn overall and by every column, thresholds, the strongest cross tables and ranked associations."""
-    from experiments.diagnosis.profile import profile as run
+    from experiments.diagnosis.profiling import profile as run
     from experiments.diagnosis.section import profile_conclusions
     from experiments.report.i18n import Lang
     from experiments.spec.literals import check_literal
@@ -117,7 +117,7 @@ def segment(
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
     """Rule-based risk segments, RFM value tiers and k-means clusters, with churn and revenue at risk of each."""
-    from experiments.diagnosis.profile import open_diagnosis_source
+    from experiments.diagnosis.profiling import open_diagnosis_source
     from experiments.diagnosis.segments import fit_kmeans, kmeans_segments, load_rules, rfm_segments, rule_segments
     from experiments.errors import RetentionError
     from experiments.report.i18n import Lang
@@ -198,7 +198,7 @@ def cockpit(
 ) -> None:
     """One self-contained HTML cockpit: KPI tiles, churn by segment and driver, thresholds, cross-filtering."""
     from experiments.diagnosis.cockpit import build_cockpit
-    from experiments.diagnosis.profile import open_diagnosis_source
+    from experiments.diagnosis.profiling import open_diagnosis_source
     from experiments.diagnosis.segments import load_rules
 
     if export is not None:

@@ -6,7 +6,7 @@ come back to Python. See ``docs/diagnosis.md``.
 
 from __future__ import annotations
 
-from experiments.diagnosis.profile import open_diagnosis_source, profile
+from experiments.diagnosis.profiling import open_diagnosis_source, profile
 from experiments.diagnosis.results import ProfileResult, Rate
 
 __all__ = ["ProfileResult", "Rate", "open_diagnosis_source", "profile"]

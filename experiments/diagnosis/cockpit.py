@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from experiments.data.sources import DuckDBSource, _ident, _literal
-from experiments.diagnosis.profile import (
+from experiments.diagnosis.profiling import (
     MISSING,
     _fetch,
     bin_labels,
@@ -218,7 +218,7 @@ def _dims(src: DuckDBSource, prof: ProfileResult, filters: Sequence[str], rules:
         names = [s.name for s in rules.segments] + [rules.other]
         labels = [(s.label.get(lang) if s.label else s.name) for s in rules.segments] + [rules.other]
         out.append((Dim("segment", tuple(names), tuple(labels)), segment_sql(src, rules)))
-    from experiments.diagnosis.profile import distinct_columns
+    from experiments.diagnosis.profiling import distinct_columns
 
     chosen = list(filters)
     ranked = [a.column for a in prof.associations
@@ -292,7 +292,7 @@ def build_cockpit(data: Any, target: str, *, positive: str | None = None, rules:
     require(src, list(filters), "--filter")
     rules = load_rules(rules) if rules is not None and not hasattr(rules, "segments") else rules
     prof = profile(src, target, positive=positive, revenue=revenue, max_levels=max(max_levels, 100))
-    from experiments.diagnosis.profile import _numeric_sql
+    from experiments.diagnosis.profiling import _numeric_sql
 
     y = f"(CAST({_ident(target)} AS VARCHAR) = {_literal(prof.positive)})::INTEGER"
     dims = _dims(src, prof, filters, rules, lang, max_levels=max_levels, drivers=drivers, thresholds=thresholds,

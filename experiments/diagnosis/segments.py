@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from experiments.data.sources import DuckDBSource, _ident, _literal
-from experiments.diagnosis.profile import _fetch, _rate, open_diagnosis_source, require, resolve_positive
+from experiments.diagnosis.profiling import _fetch, _rate, open_diagnosis_source, require, resolve_positive
 from experiments.diagnosis.results import Rate
 from experiments.errors import DataError, DesignError
 from experiments.spec.models import Condition
@@ -339,7 +339,7 @@ def _target(src: DuckDBSource, target: str, positive: str | None) -> str:
 def _revenue(src: DuckDBSource, revenue: str | None) -> str | None:
     if revenue is None:
         return None
-    from experiments.diagnosis.profile import _numeric_sql
+    from experiments.diagnosis.profiling import _numeric_sql
 
     require(src, [revenue], "--revenue")
     return _numeric_sql(src, revenue)
@@ -394,7 +394,7 @@ def rfm_sql(src: DuckDBSource, *, recency: str, frequency: str, monetary: str,
 
     Recency is "days since the last activity" by default (lower is better, so the most recent fifth scores 5).
     """
-    from experiments.diagnosis.profile import _numeric_sql
+    from experiments.diagnosis.profiling import _numeric_sql
 
     cols = {"r": recency, "f": frequency, "m": monetary}
     require(src, list(cols.values()), "--rfm")
@@ -470,7 +470,7 @@ def fit_kmeans(src: DuckDBSource, features: list[str], *, ks: range = range(2, 9
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
-    from experiments.diagnosis.profile import _numeric_sql
+    from experiments.diagnosis.profiling import _numeric_sql
 
     require(src, features, "--kmeans")
     gen = np.random.default_rng(rng)
@@ -501,7 +501,7 @@ def fit_kmeans(src: DuckDBSource, features: list[str], *, ks: range = range(2, 9
 
 def cluster_sql(src: DuckDBSource, fit: KMeansFit) -> str:
     """SQL naming each subscriber's nearest centroid (``cluster_1`` ...; ``(missing)`` when a feature is missing)."""
-    from experiments.diagnosis.profile import _numeric_sql
+    from experiments.diagnosis.profiling import _numeric_sql
 
     zs = [f"(({_numeric_sql(src, c)} - {float(m)!r}) / {float(s)!r})"
           for c, m, s in zip(fit.features, fit.mean, fit.scale, strict=True)]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from experiments.diagnosis.export import export_columns
-from experiments.diagnosis.profile import open_diagnosis_source
+from experiments.diagnosis.profiling import open_diagnosis_source
 from experiments.diagnosis.segments import (
     RFM_TIERS,
     describe_cluster,
