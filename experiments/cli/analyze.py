@@ -57,6 +57,7 @@ def analyze(
     out: Path = typer.Option(..., "--out", help="Folder for results.json (created if needed)."),
     data: str | None = typer.Option(None, "--data", help="Data source overriding data.source."),
     as_of: str | None = typer.Option(None, "--as-of", help="Observation date YYYY-MM-DD (overrides data.as_of)."),
+    segments: Path | None = typer.Option(None, "--segments", help="Rule file: also analyze per segment."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
     """Analyze a randomised experiment: SRM, per-arm rates, χ², comparisons with corrections, guardrails, CUPED."""
@@ -69,7 +70,17 @@ def analyze(
     from experiments.data.io import check_writable
 
     check_writable([target], force)  # fail before the work, and again (atomically) when writing
-    result = run(design, data, as_of=when)
+    if segments is not None:  # one engine pass per arm x segment; docs/diagnosis.md
+        from experiments.diagnosis.strata import print_breakdown, segment_breakdown
+
+        breakdown = segment_breakdown(design, segments, data, as_of=when)
+        result = breakdown.overall
+    else:
+        breakdown, result = None, run(design, data, as_of=when)
     print_experiment(result, console)
-    write_outputs({target: to_json(result.to_dict())}, force)
+    payload = result.to_dict()
+    if breakdown is not None:
+        print_breakdown(breakdown, console)
+        payload["segments"] = breakdown.to_dict()
+    write_outputs({target: to_json(payload)}, force)
     console.print(f"wrote {target}")

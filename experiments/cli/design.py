@@ -147,6 +147,7 @@ def assign_cmd(
                                        help="Keep earlier arms of units already assigned by this design."),
     assigned_at: str = typer.Option(None, "--assigned-at", help="Assignment date YYYY-MM-DD (default: today, UTC)."),
     json_out: Path = typer.Option(None, "--json", help="Write the run summary and balance table as JSON."),
+    segments: Path = typer.Option(None, "--segments", help="Rule file: adds a 'segment' column strata can name."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
     """Assign the eligible population to arms (salted SHA-256, stratified), record it and print the balance."""
@@ -157,6 +158,13 @@ def assign_cmd(
     check_writable([out, *([json_out] if json_out else [])], force)
     day = parse_date_option(assigned_at, "--assigned-at")
     pop_source = str(Path(population).resolve()) if population and "://" not in population else population
+    if segments is not None:  # the rule segments as a column of the population (docs/diagnosis.md)
+        from experiments.diagnosis.strata import with_segments
+
+        if pop_source is None and d.population is None:
+            raise DesignError(f"{design}: no population section; add population: {{source: ...}} or pass --population")
+        pop_source = with_segments(pop_source or d.population.source, segments,
+                                   base_dir=d.path.parent if d.path else None)
     r = assign(d, out=out, population=pop_source, salt=salt, registry=registry, keep_existing=keep_existing,
                assigned_at=day, force=force)
     if json_out is not None:
