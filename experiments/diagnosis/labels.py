@@ -161,7 +161,7 @@ class LabelResult:
         """JSON-able description: rule, snapshots, label columns and counts per split."""
         counts = {s: {"subscribers": int(len(g)), "churned": int(g[self.target].sum()),
                       "churn_rate": float(g[self.target].mean()) if len(g) else None}
-                  for s, g in self.frame.groupby("split")}
+                  for s, g in self.frame.groupby("split", sort=False)}
         return {"rule": self.rule.to_dict(), "as_of": self.as_of.isoformat(),
                 "split_at": self.split_at.isoformat() if self.split_at else None,
                 "subscriber": self.subscriber, "target": self.target, "label_columns": list(self.label_columns),
@@ -340,8 +340,9 @@ def label_activity(
         Snapshot of the labels; defaults to the latest event.
     rule : str or LabelRuleSpec
         ``fixed``, ``tier`` or ``own_gap`` (default parameters), or a spec with parameters.
-    split_at : date, datetime or str, optional
-        Earlier snapshot of the training rows (time-based split); ``None`` labels one snapshot (split ``all``).
+    split_at : date, datetime, str or "auto", optional
+        Earlier snapshot of the training rows (time-based split); ``"auto"``: three quarters of the way from the
+        first event to ``as_of``; ``None`` labels one snapshot (split ``all``).
     target : str
         Name of the label column.
     features : str, Path or DataFrame, optional
@@ -375,7 +376,10 @@ def label_activity(
     if not n_all:
         raise DataError(f"--timestamp column {timestamp!r} of {src.label} has no values; nothing to label")
     end = _as_datetime(as_of, "--as-of") or t_max
-    start = _as_datetime(split_at, "--split-at")
+    if split_at == "auto":  # train snapshot at three quarters of the observed span, on a day boundary
+        start: datetime | None = datetime.combine((t_min + (end - t_min) * 0.75).date(), datetime.min.time())
+    else:
+        start = _as_datetime(split_at, "--split-at")
     if end < t_min:
         raise DataError(f"--as-of {end.date()} is before the first event ({t_min.date()}); choose a later date")
     if start is not None and not t_min < start < end:
@@ -400,7 +404,7 @@ def label_activity(
         feature_cols = [c for c in fcols if c not in taken]
         cols = ", ".join(f"f.{_ident(c)}" for c in feature_cols)
         sql = f"SELECT l.*{', ' + cols if cols else ''} FROM ({sql}) l LEFT JOIN {rel_f} f USING ({s})"
-    frame = con.execute(f"SELECT * FROM ({sql}) ORDER BY split DESC, {s}").df()
+    frame = con.execute(f"SELECT * FROM ({sql}) ORDER BY split = 'test', {s}").df()
     n_events = con.execute(f"SELECT count(*) FROM {rel} WHERE {ts} <= TIMESTAMP '{end.isoformat(sep=' ')}'"
                            ).fetchone()[0]
     fallback = int(((frame["split"] != "train") & frame["typical_gap_days"].isna()).sum()) \
