@@ -195,7 +195,8 @@ class ReasonsResult:
     tagged : DataFrame
         One row per input row, in input order: the id column (if given), ``reason`` (the tag), ``matched`` (every
         reason with a hit, ``;``-separated, most hits first), ``hits`` (keyword hits of the tag) and the churn
-        column (if given).
+        column (if given), and ``topic``: the topic of an ``other`` text (its largest weight; -1 otherwise), so
+        its examples can be read before a topic becomes a catalogue reason.
     by_reason : DataFrame
         Per reason: ``texts``, ``share`` of texts, and with a churn column ``churners``, ``churn_rate`` and
         ``share_of_churners``.
@@ -311,7 +312,7 @@ def _by_reason(tagged: pd.DataFrame, churn: str | None, order: list[str]) -> pd.
 
 
 def _topics(texts: list[str], tokenize: Any, lang: str, n_topics: int, method: str, n_top: int,
-            seed: int) -> list[Topic]:
+            seed: int) -> tuple[list[Topic], Any]:
     import numpy as np
     from sklearn.decomposition import NMF, LatentDirichletAllocation
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfVectorizer
@@ -321,22 +322,23 @@ def _topics(texts: list[str], tokenize: Any, lang: str, n_topics: int, method: s
     def analyze(text: str) -> list[str]:
         return [t for t in tokenize(text) if t not in stop and not t.isdigit() and len(t) > (1 if lang == "en" else 0)]
 
+    none = np.full(len(texts), -1)
     if n_topics <= 0 or len(texts) < max(10, 3 * n_topics):
-        return []
+        return [], none
     vec_cls = TfidfVectorizer if method == "nmf" else CountVectorizer
     vec = vec_cls(analyzer=analyze, min_df=2)
     try:
         x = vec.fit_transform(texts)
     except ValueError:  # no word occurs twice
-        return []
+        return [], none
     k = min(n_topics, x.shape[1])
     model = (NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=500) if method == "nmf"
              else LatentDirichletAllocation(n_components=k, random_state=seed, learning_method="batch"))
     w = model.fit_transform(x)
     words = np.asarray(vec.get_feature_names_out())
-    owner = w.argmax(axis=1)
+    owner = np.where(w.max(axis=1) > 0, w.argmax(axis=1), -1)
     return [Topic(topic=i, top_words=words[np.argsort(-comp)[:n_top]].tolist(), n_texts=int((owner == i).sum()))
-            for i, comp in enumerate(model.components_)]
+            for i, comp in enumerate(model.components_)], owner
 
 
 def tag_reasons(
@@ -432,9 +434,12 @@ def tag_reasons(
         work = tagged
     order = [*cat.reasons, OTHER]
     by = _by_reason(work[["reason", *(["_churn"] if churn else [])]], churn, order)
-    other_texts = [t for t, r, b in zip(raw.tolist(), reason, blank, strict=True) if r == OTHER and not b]
+    is_other = (np.asarray(reason) == OTHER) & ~blank
     seed = int(np.random.default_rng(rng).integers(2**31 - 1))
-    found_topics = _topics(other_texts, tokenize, use, topics, topic_method, n_top_words, seed)
+    found_topics, owner = _topics(raw[is_other].tolist(), tokenize, use, topics, topic_method, n_top_words, seed)
+    topic_col = np.full(len(tagged), -1)
+    topic_col[is_other] = owner
+    tagged["topic"] = topic_col
     return ReasonsResult(tagged=tagged, by_reason=by, topics=found_topics, lang=use, lang_detected=detected,
                          reasons=order, n_blank=int(blank.sum()), topic_method=topic_method)
 

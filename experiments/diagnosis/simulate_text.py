@@ -21,6 +21,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -230,3 +232,39 @@ def simulate_complaints(
                      "second_reason": second, "bank": bank,
                      "churned": int(gen.random() < CHURN_BY_REASON[reason])})
     return pd.DataFrame(rows)
+
+
+def analyst_extension(result: Any, true_reason: Any, *, purity: float = 0.6, n_words: int = 5) -> dict[str, Any]:
+    """What an analyst would add to the catalogue after reading the topics of ``retention reasons``, simulated.
+
+    The analyst reads the ``other`` texts of each topic (here: looks up their true reasons), and when at least
+    ``purity`` of them share one catalogue reason, adds the topic's first ``n_words`` top words to that reason,
+    leaving out words that also top a topic given to another reason. Topics of ``other`` texts are left alone.
+
+    Returns
+    -------
+    dict
+        A catalogue extension ``{"reasons": {reason: {lang: [words]}}}`` (the YAML of ``--catalogue``).
+    """
+    truth = np.asarray(true_reason)
+    tagged = result.tagged
+    chosen: dict[int, str] = {}
+    for t in result.topics:
+        m = tagged["topic"].to_numpy() == t.topic
+        if not m.any():
+            continue
+        values, counts = np.unique(truth[m], return_counts=True)
+        top = values[counts.argmax()]
+        if counts.max() / m.sum() >= purity and top != "other":
+            chosen[t.topic] = str(top)
+    words: dict[str, list[str]] = {}
+    owners: dict[str, set[str]] = {}
+    for t in result.topics:
+        if t.topic in chosen:
+            for w in t.top_words[:n_words]:
+                owners.setdefault(w, set()).add(chosen[t.topic])
+    for t in result.topics:
+        if t.topic in chosen:
+            keep = [w for w in t.top_words[:n_words] if len(owners[w]) == 1]
+            words.setdefault(chosen[t.topic], []).extend(w for w in keep if w not in words.get(chosen[t.topic], []))
+    return {"reasons": {r: {result.lang: ws} for r, ws in words.items()}}
