@@ -102,21 +102,17 @@ class TreatmentSpec(_Model):
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> TreatmentSpec:
-        where = f"treatment on {self.column!r}"
+        from experiments.design import Condition
+
         if self.op is None:
             if self.value is not None:
-                raise ValueError(f"{where}: value {self.value!r} needs an op, e.g. op: '>='")
-        elif self.op in ("is_null", "not_null"):
-            if self.value is not None:
-                raise ValueError(f"{where} with op {self.op!r} takes no value; remove value")
-        elif self.op in ("in", "not_in"):
-            if not isinstance(self.value, list) or not self.value:
-                raise ValueError(f"{where} with op {self.op!r} needs a non-empty list as value")
-        elif self.op == "between":
-            if not isinstance(self.value, list) or len(self.value) != 2:
-                raise ValueError(f"{where} with op 'between' needs value: [low, high]")
-        elif self.value is None or isinstance(self.value, (list, dict)):
-            raise ValueError(f"{where} with op {self.op!r} needs a single value; found {self.value!r}")
+                raise ValueError(f"treatment on {self.column!r}: value {self.value!r} needs an op, e.g. op: '>='")
+            return self
+        try:  # the same rules as an eligibility condition of a design
+            Condition(column=self.column, op=self.op, value=self.value)
+        except ValidationError as err:
+            text = str(err.errors()[0]["msg"]).removeprefix("Value error, ")
+            raise ValueError(text.replace("eligibility condition", "treatment condition")) from None
         return self
 
     @property
@@ -182,30 +178,16 @@ class DriverSpec(_Model):
 
 def parse_driver_spec(raw: Any, source: str = "graph") -> DriverSpec:
     """Validate a parsed YAML mapping as a :class:`DriverSpec` (errors name the key)."""
-    from experiments.design import _format_validation_error
+    from experiments.diagnosis.yaml_spec import validate_mapping
 
-    if not isinstance(raw, dict):
-        raise DesignError(f"{source}: expected a mapping with treatment, outcome and confounders; "
-                          f"found {type(raw).__name__}")
-    try:
-        return DriverSpec.model_validate(raw)
-    except ValidationError as err:
-        raise DesignError(_format_validation_error(err, source)) from None
+    return validate_mapping(DriverSpec, raw, source, "treatment, outcome and confounders")
 
 
 def load_driver_spec(path: str | Path) -> DriverSpec:
     """Read and validate a graph YAML file (safe loader)."""
-    import yaml
+    from experiments.diagnosis.yaml_spec import read_yaml
 
-    p = Path(path)
-    if not p.is_file():
-        raise DesignError(f"--graph {str(p)!r} does not exist; pass the YAML file of the stated graph")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise DesignError(f"{p}: not valid YAML at line {mark.line + 1 if mark else '?'}; plain YAML only") from None
-    return parse_driver_spec(raw, source=str(p))
+    return parse_driver_spec(read_yaml(path, "--graph", "the stated graph"), source=str(path))
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from experiments.errors import DataError, DesignError, close_matches
 from experiments.literals import check_literal
@@ -89,23 +89,10 @@ class Catalogue(BaseModel):
 
 
 def _read_catalogue(path: Path) -> Catalogue:
-    import yaml
+    from experiments.diagnosis.yaml_spec import read_yaml, validate_mapping
 
-    from experiments.design import _format_validation_error
-
-    if not path.is_file():
-        raise DesignError(f"--catalogue {str(path)!r} does not exist; pass a YAML file of reasons and keywords")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise DesignError(f"{path}: not valid YAML at line {mark.line + 1 if mark else '?'}") from None
-    if not isinstance(raw, dict):
-        raise DesignError(f"{path}: expected a mapping with the key 'reasons', found {type(raw).__name__}")
-    try:
-        return Catalogue.model_validate(raw)
-    except ValidationError as err:
-        raise DesignError(_format_validation_error(err, str(path))) from None
+    raw = read_yaml(path, "--catalogue", "reasons and keywords")
+    return validate_mapping(Catalogue, raw, str(path), "the key 'reasons'")
 
 
 def load_catalogue(extra: str | Path | None = None) -> Catalogue:
