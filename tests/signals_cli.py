@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from experiments.cli import app
+from experiments.cli.app import app
 
 runner = CliRunner()
 

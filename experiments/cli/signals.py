@@ -15,14 +15,14 @@ from pathlib import Path
 
 import typer
 
-from experiments.cli import app
+from experiments.cli.app import app
 from experiments.cli._common import console, domain_errors, to_json, write_outputs
 from experiments.errors import DesignError
 
 
 def _lang(lang: str) -> str:
-    from experiments.i18n import Lang
-    from experiments.literals import check_literal
+    from experiments.report.i18n import Lang
+    from experiments.spec.literals import check_literal
 
     return check_literal(lang, Lang, "--lang")
 
@@ -55,7 +55,7 @@ def label_command(
 ) -> None:
     """Churn labels from activity: recency, frequency, monetary, typical gap; fixed, per-tier or own-gap rule."""
     from experiments.diagnosis.labels import LabelRuleSpec, label_activity, parse_tier_windows
-    from experiments.i18n import msg
+    from experiments.report.i18n import msg
 
     use = _lang(lang)
     if out.suffix.lower() != ".parquet":
@@ -95,7 +95,7 @@ def reasons_command(
     import io
 
     from experiments.diagnosis.reasons import tag_reasons
-    from experiments.i18n import msg
+    from experiments.report.i18n import msg
 
     result = tag_reasons(data, text=text, lang=lang, catalogue=catalogue, churn=churn,  # type: ignore[arg-type]
                          churn_value=churn_value, id_column=id_column, topics=topics,

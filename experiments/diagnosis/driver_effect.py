@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from experiments.errors import DataError, DesignError, close_matches
-from experiments.literals import ConditionOp
+from experiments.spec.literals import ConditionOp
 
 if TYPE_CHECKING:
     import numpy as np
@@ -102,7 +102,7 @@ class TreatmentSpec(_Model):
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> TreatmentSpec:
-        from experiments.design import Condition
+        from experiments.spec.models import Condition
 
         if self.op is None:
             if self.value is not None:
@@ -233,7 +233,7 @@ class DriverEffect:
 
     def explanation(self, lang: str = "en") -> list[str]:
         """Plain-language sentences: the effect, what it rests on, each refuter and what a failure means."""
-        from experiments.i18n import msg
+        from experiments.report.i18n import msg
 
         s = self.spec
         pts = lambda x: f"{100 * x:+.1f}"  # noqa: E731 - points of churn probability
@@ -431,7 +431,7 @@ def driver_effect(
     """
     import numpy as np
 
-    from experiments.sources import _ident, open_source
+    from experiments.data.sources import _ident, open_source
 
     gen = np.random.default_rng(rng)
     src = open_source(data)

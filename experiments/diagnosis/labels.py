@@ -36,7 +36,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from experiments.errors import DataError, DesignError, close_matches
-from experiments.literals import check_literal
+from experiments.spec.literals import check_literal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -224,7 +224,7 @@ def _as_datetime(value: date | datetime | str | None, flag: str) -> datetime | N
 
 def _timestamp_expr(src: Any, column: str) -> str:
     """SQL of the timestamp column as TIMESTAMP, after checking that every non-null value parses."""
-    from experiments.sources import _ident
+    from experiments.data.sources import _ident
 
     kind = src.kind(column)
     col = _ident(column)
@@ -245,7 +245,7 @@ def _timestamp_expr(src: Any, column: str) -> str:
 def _snapshot_sql(rel: str, sub: str, ts: str, val: str | None, as_of: datetime, spec: LabelRuleSpec,
                   target: str) -> str:
     """One row per subscriber with activity up to ``as_of``: activity columns, threshold and label."""
-    from experiments.sources import _ident, _literal
+    from experiments.data.sources import _ident, _literal
 
     at = f"TIMESTAMP {_literal(as_of.isoformat(sep=' '))}"
     value = f"CAST({_ident(val)} AS DOUBLE)" if val else "CAST(NULL AS DOUBLE)"
@@ -286,8 +286,8 @@ def _snapshot_sql(rel: str, sub: str, ts: str, val: str | None, as_of: datetime,
 
 def _feature_relation(con: Any, features: Any) -> tuple[str, list[str]]:
     """SQL relation of the subscriber table on ``con`` and its columns."""
-    from experiments.data import locate
-    from experiments.sources import _ident, _literal
+    from experiments.data.engine import locate
+    from experiments.data.sources import _ident, _literal
 
     if type(features).__name__ == "DataFrame":
         con.register("features_frame", features)
@@ -358,7 +358,7 @@ def label_activity(
         A named column is missing, timestamps do not parse, no event lies before the snapshot, or ``split_at``
         is not before ``as_of``.
     """
-    from experiments.sources import _ident, open_source
+    from experiments.data.sources import _ident, open_source
 
     spec = rule if isinstance(rule, LabelRuleSpec) else LabelRuleSpec(rule=rule)
     src = open_source(events)

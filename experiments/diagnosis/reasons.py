@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from experiments.errors import DataError, DesignError, close_matches
-from experiments.literals import check_literal
+from experiments.spec.literals import check_literal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -243,7 +243,7 @@ def detect_lang(texts: Any) -> TextLang:
 
 def _read(data: Any, cols: dict[str, str | None]) -> pd.DataFrame:
     """The needed columns as pandas, after checking in DuckDB that they exist and the text column is text."""
-    from experiments.sources import _ident, open_source
+    from experiments.data.sources import _ident, open_source
 
     src = open_source(data)
     for flag, col in cols.items():

@@ -23,7 +23,7 @@ def validate_mapping(model: type[M], raw: Any, source: str, expected: str) -> M:
     >>> validate_mapping(Spec, {"name": "x"}, "spec.yaml", "name").name
     'x'
     """
-    from experiments.design import _format_validation_error
+    from experiments.spec.models import _format_validation_error
 
     if not isinstance(raw, dict):
         raise DesignError(f"{source}: expected a mapping with {expected}; found {type(raw).__name__}")

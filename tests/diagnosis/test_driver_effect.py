@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from experiments.cli import app
+from experiments.cli.app import app
 from experiments.diagnosis.driver_effect import _propensity_model, driver_effect, parse_driver_spec
 from experiments.diagnosis.simulate_driver import GRAPH_YAML, simulate_driver_data
 from signals_cli import assert_refused

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from experiments.cli import app
+from experiments.cli.app import app
 from experiments.diagnosis.labels import (
     ACTIVITY_COLUMNS,
     LabelRuleSpec,

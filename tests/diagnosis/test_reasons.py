@@ -13,7 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from experiments.cli import app
+from experiments.cli.app import app
 from experiments.diagnosis.reasons import Catalogue, load_catalogue, tag_reasons, tokenizer
 from experiments.diagnosis.simulate_text import BANKS, analyst_extension, simulate_complaints
 from signals_cli import assert_refused
