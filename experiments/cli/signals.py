@@ -15,8 +15,8 @@ from pathlib import Path
 
 import typer
 
-from experiments.cli.app import app
 from experiments.cli._common import console, domain_errors, to_json, write_outputs
+from experiments.cli.app import app
 from experiments.errors import DesignError
 
 

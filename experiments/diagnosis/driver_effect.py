@@ -9,7 +9,8 @@ calls and the churn may both come from bad network coverage. This module estimat
 2. **identify** the effect by the backdoor criterion on that graph (DoWhy ``identify_effect``);
 3. **estimate** it (``backdoor.propensity_score_weighting``: self-normalised inverse-propensity weights from a
    logistic model on standardised confounders, scores clipped to ``[propensity_clip, 1 - propensity_clip]``
-   (0.01; DoWhy's default 0.05 biased the estimate on the simulator), with a percentile bootstrap interval; or ``backdoor.linear_regression``, a linear probability model with its OLS interval) as
+   (0.01; DoWhy's default 0.05 biased the estimate on the simulator), with a percentile bootstrap interval; or
+   ``backdoor.linear_regression``, a linear probability model with its OLS interval) as
    the average change in the churn probability, in points;
 4. **refute** it: a placebo treatment (the driver permuted: the effect must vanish), a random common cause (an
    independent covariate added: the estimate must not move) and data subsets (80%: the estimate must stay within
@@ -316,7 +317,7 @@ def _driver_flags(values: pd.Series, t: TreatmentSpec) -> np.ndarray:
     col = t.column
     if t.op is None:
         uniq = set(pd.unique(values.dropna()).tolist())
-        if not uniq <= {0, 1, True, False}:
+        if not uniq <= {0, 1}:
             raise DataError(f"treatment column {col!r} has values {sorted(map(str, uniq))[:5]}, not 0/1; state the "
                             "driver as a condition, e.g. op: '>=' and value: 4")
         return values.astype(int).to_numpy()
@@ -343,7 +344,7 @@ def _outcome_flags(values: pd.Series, o: OutcomeSpec) -> np.ndarray:
     if o.positive is not None:
         return (values.astype(str) == str(o.positive)).astype(int).to_numpy()
     uniq = set(pd.unique(values).tolist())
-    if uniq <= {0, 1, True, False}:
+    if uniq <= {0, 1}:
         return values.astype(int).to_numpy()
     if {str(u).lower() for u in uniq} <= {"yes", "no", "true", "false"}:
         return np.isin(values.astype(str).str.lower(), ["yes", "true"]).astype(int)

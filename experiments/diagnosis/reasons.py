@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from experiments.errors import DataError, DesignError, close_matches
+from experiments.errors import DataError, close_matches
 from experiments.spec.literals import check_literal
 
 if TYPE_CHECKING:
@@ -40,8 +40,9 @@ OTHER = "other"
 CATALOGUE_FILE = Path(__file__).with_name("reason_catalogue.yaml")
 #: Words a topic should not be made of (with scikit-learn's English stop words).
 ZH_STOP_WORDS = frozenset(
-    "的 了 是 我 你 他 她 它 们 这 那 就 都 也 还 在 和 有 没 不 很 太 又 把 被 给 到 说 要 会 能 一个 什么 这个 那个 吧 啊 "
-    "呢 吗 呀 我们 你们 自己 已经 一直 上 下 个 里 去 来 用 着 过 对 让 从 而且 另外 但是 可是 所以 因为 如果 然后 一下 "
+    "的 了 是 我 你 他 她 它 们 这 那 就 都 也 还 在 和 有 没 不 很 太 又 把 被 给 到 说 要 会 能 "
+    "一个 什么 这个 那个 吧 啊 呢 吗 呀 我们 你们 自己 已经 一直 上 下 个 里 去 来 用 着 过 对 让 从 "
+    "而且 另外 但是 可是 所以 因为 如果 然后 一下 "
     "你好 谢谢 麻烦 处理 希望 尽快 解决 说实话 问题 反映 想".split())
 _WORD = re.compile(r"\w", re.UNICODE)
 
@@ -274,7 +275,7 @@ def _churn_flags(values: Any, positive: Any, column: str) -> Any:
     if positive is not None:
         return (s.astype(str) == str(positive)).astype(int).to_numpy()
     uniq = set(s.unique().tolist())
-    if uniq <= {0, 1, True, False}:
+    if uniq <= {0, 1}:
         return s.astype(int).to_numpy()
     lowered = {str(u).lower() for u in uniq}
     if lowered <= {"yes", "no", "true", "false"}:

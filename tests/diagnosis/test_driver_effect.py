@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from signals_cli import assert_refused
 from typer.testing import CliRunner
 
 from experiments.cli.app import app
 from experiments.diagnosis.driver_effect import _propensity_model, driver_effect, parse_driver_spec
 from experiments.diagnosis.simulate_driver import GRAPH_YAML, simulate_driver_data
-from signals_cli import assert_refused
 
 RTOL = 1e-8  # same estimator, float noise only
 SIMS = 5  # refuter simulations: enough for DoWhy's test, small enough for a fast suite
@@ -134,7 +134,8 @@ def _graph(**over) -> str:
 
 
 @pytest.mark.parametrize("frame,graph,match", [
-    (SMALL, _graph(confounders=["tenure_months", "network_problems"], edges=[]), "confounders[1] names column 'network_problems'"),
+    (SMALL, _graph(confounders=["tenure_months", "network_problems"], edges=[]),
+     "confounders[1] names column 'network_problems'"),
     (SMALL.drop(columns="churn"), GRAPH_YAML, "outcome.column names column 'churn'"),
     (SMALL, _graph(treatment={"column": "customer_service_call", "op": ">=", "value": 4}), "did you mean"),
     (SMALL, _graph(estimator="ols"), "estimator: unknown key"),

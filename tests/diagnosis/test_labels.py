@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from signals_cli import assert_refused
 from typer.testing import CliRunner
 
 from experiments.cli.app import app
@@ -22,7 +23,6 @@ from experiments.diagnosis.labels import (
     read_label_contract,
 )
 from experiments.diagnosis.simulate_events import simulate_events
-from signals_cli import assert_refused
 
 RTOL = 1e-9  # same arithmetic in DuckDB and pandas, float noise only
 runner = CliRunner()

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from signals_cli import assert_refused
 from typer.testing import CliRunner
 
 from experiments.cli.app import app
 from experiments.diagnosis.reasons import Catalogue, load_catalogue, tag_reasons, tokenizer
 from experiments.diagnosis.simulate_text import BANKS, analyst_extension, simulate_complaints
-from signals_cli import assert_refused
 
 RTOL = 1e-12  # DuckDB's GROUP BY against pandas' groupby: same counts, float noise only
 runner = CliRunner()
