@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -19,12 +20,15 @@ from experiments.cli._common import console, domain_errors, to_json, write_outpu
 from experiments.cli.app import app
 from experiments.errors import DesignError
 
+if TYPE_CHECKING:
+    from experiments.report.i18n import Lang
 
-def _lang(lang: str) -> str:
+
+def _lang(lang: str) -> Lang:
     from experiments.report.i18n import Lang
     from experiments.spec.literals import check_literal
 
-    return check_literal(lang, Lang, "--lang")
+    return check_literal(lang, Lang, "--lang")  # type: ignore[return-value]
 
 
 def _pct(x: float | None) -> str:
@@ -103,7 +107,7 @@ def reasons_command(
     buf = io.BytesIO()
     result.tagged.to_parquet(buf, index=False)
     write_outputs({out / "reasons.json": to_json(result.to_dict()), out / "reasons.parquet": buf.getvalue()}, force)
-    use = result.lang if lang is None else lang
+    use = _lang(result.lang)
     for r in result.by_reason.to_dict("records"):
         extra = msg("reasons.churn", use, rate=_pct(r["churn_rate"]), share=_pct(r["share_of_churners"])) \
             if churn else ""

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from experiments.report.i18n import Lang
+
 DriverMethod = Literal["propensity_score_weighting", "linear_regression"]
 TREATED = "_driver"
 OUTCOME = "_churn"
@@ -179,14 +181,14 @@ class DriverSpec(_Model):
 
 def parse_driver_spec(raw: Any, source: str = "graph") -> DriverSpec:
     """Validate a parsed YAML mapping as a :class:`DriverSpec` (errors name the key)."""
-    from experiments.diagnosis.yaml_spec import validate_mapping
+    from experiments.diagnosis.inputs import validate_mapping
 
     return validate_mapping(DriverSpec, raw, source, "treatment, outcome and confounders")
 
 
 def load_driver_spec(path: str | Path) -> DriverSpec:
     """Read and validate a graph YAML file (safe loader)."""
-    from experiments.diagnosis.yaml_spec import read_yaml
+    from experiments.diagnosis.inputs import read_yaml
 
     return parse_driver_spec(read_yaml(path, "--graph", "the stated graph"), source=str(path))
 
@@ -232,7 +234,7 @@ class DriverEffect:
         """Whether every refuter passed."""
         return all(r.passed for r in self.refuters)
 
-    def explanation(self, lang: str = "en") -> list[str]:
+    def explanation(self, lang: Lang = "en") -> list[str]:
         """Plain-language sentences: the effect, what it rests on, each refuter and what a failure means."""
         from experiments.report.i18n import msg
 
@@ -432,10 +434,11 @@ def driver_effect(
     """
     import numpy as np
 
-    from experiments.data.sources import _ident, open_source
+    from experiments.data.sources import _ident
+    from experiments.diagnosis.inputs import open_duckdb
 
     gen = np.random.default_rng(rng)
-    src = open_source(data)
+    src = open_duckdb(data, "the driver check")
     _check_columns(src.columns, spec, src.label)
     cols = list(dict.fromkeys([spec.treatment.column, spec.outcome.column, *spec.confounders]))
     sel = ", ".join(_ident(c) for c in cols)

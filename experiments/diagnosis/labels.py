@@ -233,9 +233,9 @@ def _timestamp_expr(src: Any, column: str) -> str:
     if kind != "string":
         raise DataError(f"--timestamp column {column!r} of {src.label} is {src.dtype(column)}, not a date or "
                         "timestamp; store it as a timestamp or as text like 2026-03-01 12:00:00")
-    bad, example = src.con.execute(
+    bad, example = src._one(
         f"SELECT count(*), any_value({col}) FROM {src.relation} "
-        f"WHERE {col} IS NOT NULL AND trim({col}) <> '' AND TRY_CAST({col} AS TIMESTAMP) IS NULL").fetchone()
+        f"WHERE {col} IS NOT NULL AND trim({col}) <> '' AND TRY_CAST({col} AS TIMESTAMP) IS NULL")
     if bad:
         raise DataError(f"--timestamp column {column!r} of {src.label}: {bad:,} value(s) do not parse as a "
                         f"timestamp (e.g. {example!r}); write them as YYYY-MM-DD or YYYY-MM-DD HH:MM:SS")
@@ -358,12 +358,11 @@ def label_activity(
         A named column is missing, timestamps do not parse, no event lies before the snapshot, or ``split_at``
         is not before ``as_of``.
     """
-    from experiments.data.sources import _ident, open_source
+    from experiments.data.sources import _ident
+    from experiments.diagnosis.inputs import open_duckdb
 
     spec = rule if isinstance(rule, LabelRuleSpec) else LabelRuleSpec(rule=rule)
-    src = open_source(events)
-    if type(src).__name__ != "DuckDBSource":
-        raise DataError("labels from activity run on DuckDB: pass a file, a duckdb:// URL or a DataFrame")
+    src = open_duckdb(events, "labels from activity")
     _check_columns(src, {"--subscriber": subscriber, "--timestamp": timestamp, "--value": value})
     if value is not None and src.kind(value) != "numeric":
         raise DataError(f"--value column {value!r} of {src.label} is {src.dtype(value)}, not numeric; "
@@ -372,7 +371,7 @@ def label_activity(
         raise DataError(f"--target {target!r} clashes with a column name; choose another label name")
     ts = _timestamp_expr(src, timestamp)
     con, rel = src.con, src.relation
-    n_all, t_min, t_max = con.execute(f"SELECT count({ts}), min({ts}), max({ts}) FROM {rel}").fetchone()
+    n_all, t_min, t_max = src._one(f"SELECT count({ts}), min({ts}), max({ts}) FROM {rel}")
     if not n_all:
         raise DataError(f"--timestamp column {timestamp!r} of {src.label} has no values; nothing to label")
     end = _as_datetime(as_of, "--as-of") or t_max
@@ -405,8 +404,7 @@ def label_activity(
         cols = ", ".join(f"f.{_ident(c)}" for c in feature_cols)
         sql = f"SELECT l.*{', ' + cols if cols else ''} FROM ({sql}) l LEFT JOIN {rel_f} f USING ({s})"
     frame = con.execute(f"SELECT * FROM ({sql}) ORDER BY split = 'test', {s}").df()
-    n_events = con.execute(f"SELECT count(*) FROM {rel} WHERE {ts} <= TIMESTAMP '{end.isoformat(sep=' ')}'"
-                           ).fetchone()[0]
+    n_events = src._one(f"SELECT count(*) FROM {rel} WHERE {ts} <= TIMESTAMP '{end.isoformat(sep=' ')}'")[0]
     fallback = int(((frame["split"] != "train") & frame["typical_gap_days"].isna()).sum()) \
         if spec.rule == "own_gap" else 0
     return LabelResult(frame=frame, subscriber=subscriber, target=target,

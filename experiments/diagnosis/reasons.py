@@ -90,7 +90,7 @@ class Catalogue(BaseModel):
 
 
 def _read_catalogue(path: Path) -> Catalogue:
-    from experiments.diagnosis.yaml_spec import read_yaml, validate_mapping
+    from experiments.diagnosis.inputs import read_yaml, validate_mapping
 
     raw = read_yaml(path, "--catalogue", "reasons and keywords")
     return validate_mapping(Catalogue, raw, str(path), "the key 'reasons'")
@@ -244,14 +244,15 @@ def detect_lang(texts: Any) -> TextLang:
 
 def _read(data: Any, cols: dict[str, str | None]) -> pd.DataFrame:
     """The needed columns as pandas, after checking in DuckDB that they exist and the text column is text."""
-    from experiments.data.sources import _ident, open_source
+    from experiments.data.sources import _ident
+    from experiments.diagnosis.inputs import open_duckdb
 
-    src = open_source(data)
+    src = open_duckdb(data, "reasons")
     for flag, col in cols.items():
         if col is not None and col not in src.columns:
             raise DataError(f"{flag}: {src.label} has no column {col!r}{close_matches(col, src.columns)}; "
                             f"columns are: {', '.join(src.columns[:30])}")
-    text = cols["--text"]
+    text = str(cols["--text"])
     if src.kind(text) != "string":
         raise DataError(f"--text column {text!r} of {src.label} is {src.dtype(text)}, not text; name the column "
                         "that holds the complaint or survey answer")
@@ -260,9 +261,7 @@ def _read(data: Any, cols: dict[str, str | None]) -> pd.DataFrame:
         raise DataError(f"--text column {text!r} of {src.label} is empty: none of its {n:,} values has text")
     wanted = list(dict.fromkeys(c for c in cols.values() if c is not None))
     sel = ", ".join(_ident(c) for c in wanted)
-    if hasattr(src, "con"):
-        return src.con.execute(f"SELECT {sel} FROM {src.relation}").df()
-    return data[wanted]  # pragma: no cover - Ibis tables are not passed here by the CLI
+    return src.con.execute(f"SELECT {sel} FROM {src.relation}").df()
 
 
 def _churn_flags(values: Any, positive: Any, column: str) -> Any:
@@ -399,7 +398,9 @@ def tag_reasons(
     reason, matched, hits = [], [], []
     for t, is_blank in zip(raw.tolist(), blank, strict=True):
         if is_blank:
-            reason.append(OTHER), matched.append(""), hits.append(0)
+            reason.append(OTHER)
+            matched.append("")
+            hits.append(0)
             continue
         joined = " " + " ".join(tokenize(t)) + " "
         found = []
