@@ -77,6 +77,8 @@ def test_estimate_rests_on_the_stated_graph(sim):
                           n_simulations=SIMS, n_bootstrap=30, rng=2)
     assert short.estimate - full.estimate > 0.03
     assert short.ci[0] > sim.true_ate
+    assert short.passed  # all three refuters pass on the wrong graph
+    assert "<table" in short._repr_html_() and type(short.plot()).__name__ == "Figure"
 
 
 def test_no_effect_gives_an_interval_around_zero():
@@ -113,6 +115,7 @@ def test_json_carries_estimate_interval_refuters_and_words(sim, tmp_path):
     for r in j["refuters"].values():
         assert {"estimated_effect", "new_effect", "p_value", "passed"} <= set(r)
     assert "network_issues" in j["adjustment_set"] and len(j["ci"]) == 2
+    assert j["ci"][0] <= sim.true_ate <= j["ci"][1]
     assert any("stated graph" in s for s in j["explanation"]["en"])
     assert any("因果图" in s for s in j["explanation"]["zh"]) and "因果图" in res.output
     pd.testing.assert_frame_equal(sim.frame, before)

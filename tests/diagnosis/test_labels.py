@@ -172,3 +172,15 @@ def test_cli_refuses_to_overwrite(tmp_path):
     res = runner.invoke(app, ["label", "--events", str(ev), "--out", str(out), "--split-at", "none"])
     assert res.exit_code == 2 and "--force" in res.stderr
     assert out.read_bytes() == b"keep"
+
+
+def test_result_interface(sim):
+    from experiments.data.io import to_json
+
+    res = _label(sim, "own_gap")
+    scores = agreement(res.frame["churned"], res.frame["churned"])
+    for obj in (res, scores):
+        assert not obj.summary().empty and "<table" in obj._repr_html_()
+        json.loads(to_json(obj.to_dict()))
+        assert type(obj.plot()).__name__ == "Figure"
+    assert scores.to_dict()["all"]["kappa"] == 1.0

@@ -166,3 +166,12 @@ def test_cli_bad_catalogue(tmp_path):
     bad = tmp_path / "cat.yaml"
     bad.write_text(yaml.safe_dump({"reasons": {"price": {"fr": ["cher"]}}}))
     _bad(tmp_path, TEXTS, "--text", "text", "--catalogue", str(bad), match="reasons.price.fr: unknown key")
+
+
+def test_result_interface(tagged):
+    from experiments.data.io import to_json
+
+    _, _, res = tagged
+    assert not res.summary().empty and "<table" in res._repr_html_()
+    out = json.loads(to_json(res.to_dict()))
+    assert out["topics_missed_by_catalogue"] and type(res.plot()).__name__ == "Figure"
