@@ -255,24 +255,23 @@ def _snapshot_sql(rel: str, sub: str, ts: str, val: str | None, as_of: datetime,
     WITH ev AS (
         SELECT {_ident(sub)} AS sub, {ts} AS ts, {value} AS val FROM {rel}
         WHERE {_ident(sub)} IS NOT NULL AND {ts} IS NOT NULL AND {ts} <= {at}
-    ), d AS (
-        SELECT DISTINCT sub, date_trunc('day', ts) AS day FROM ev
+    ), daily AS (
+        SELECT sub, CAST(ts AS DATE) AS day, count(*) AS n, sum(val) AS v, min(ts) AS t0, max(ts) AS t1
+        FROM ev GROUP BY sub, day
     ), g AS (
-        SELECT sub, date_diff('day', lag(day) OVER (PARTITION BY sub ORDER BY day), day) AS gap FROM d
+        SELECT *, day - lag(day) OVER (PARTITION BY sub ORDER BY day) AS gap FROM daily
     ), a AS (
-        SELECT e.sub, min(ts) AS first_activity, max(ts) AS last_activity, count(*) AS frequency,
-               sum(val) AS monetary
-        FROM ev e GROUP BY e.sub
-    ), gg AS (
-        SELECT sub, count(*) AS active_days, CAST(median(gap) AS DOUBLE) AS typical_gap_days,
-               count(gap) AS n_gaps FROM g GROUP BY sub
+        SELECT sub, min(t0) AS first_activity, max(t1) AS last_activity, CAST(sum(n) AS BIGINT) AS frequency,
+               sum(v) AS monetary, count(*) AS active_days, CAST(median(gap) AS DOUBLE) AS typical_gap_days,
+               count(gap) AS n_gaps
+        FROM g GROUP BY sub
     ), r AS (
         SELECT a.sub, first_activity, last_activity, {days.format(a='last_activity', b=at)} AS recency_days,
                frequency, monetary, active_days, typical_gap_days, n_gaps,
                CASE ntile(3) OVER (ORDER BY {rank_by}) WHEN 1 THEN 'high' WHEN 2 THEN 'medium' ELSE 'low' END
                    AS value_tier,
                {days.format(a='first_activity', b=at)} AS tenure_days
-        FROM a JOIN gg USING (sub)
+        FROM a
     ), t AS (
         SELECT *, {spec.threshold_sql()} AS threshold_days FROM r
     )
@@ -404,7 +403,8 @@ def label_activity(
         cols = ", ".join(f"f.{_ident(c)}" for c in feature_cols)
         sql = f"SELECT l.*{', ' + cols if cols else ''} FROM ({sql}) l LEFT JOIN {rel_f} f USING ({s})"
     frame = con.execute(f"SELECT * FROM ({sql}) ORDER BY split = 'test', {s}").df()
-    n_events = src._one(f"SELECT count(*) FROM {rel} WHERE {ts} <= TIMESTAMP '{end.isoformat(sep=' ')}'")[0]
+    n_events = n_all if end >= t_max else \
+        src._one(f"SELECT count({ts}) FROM {rel} WHERE {ts} <= TIMESTAMP '{end.isoformat(sep=' ')}'")[0]
     fallback = int(((frame["split"] != "train") & frame["typical_gap_days"].isna()).sum()) \
         if spec.rule == "own_gap" else 0
     return LabelResult(frame=frame, subscriber=subscriber, target=target,
