@@ -13,7 +13,8 @@ the recency exceeds a threshold, set by one of three rules:
 
 Every column computed from the activity decides (or leaks) the label, so all of them are listed in
 :attr:`LabelResult.label_columns` and in the Parquet schema metadata (``retention.label_columns``), which
-``retention predict`` reads to drop them from the features. With ``split_at`` the rows are two snapshots, split by
+``retention predict`` reads to drop them from the features; so are ``snapshot``, ``split`` and the id, which are
+not features either. With ``split_at`` the rows are two snapshots, split by
 time: ``train`` labelled at ``split_at`` from events up to then, ``test`` labelled at ``as_of`` for the subscribers
 who had not churned by ``split_at``.
 
@@ -125,7 +126,8 @@ class LabelResult:
     target : str
         The label column (1 = churned).
     label_columns : tuple[str, ...]
-        Columns that define or leak the label (drop them from the features), plus ``snapshot``.
+        Columns that must not be features: the :data:`ACTIVITY_COLUMNS` (they define or leak the label), and
+        ``snapshot``, ``split`` and the id (a subscriber appears once per snapshot, so the id is not unique).
     rule : LabelRuleSpec
         The rule applied.
     as_of : datetime
@@ -408,7 +410,7 @@ def label_activity(
     fallback = int(((frame["split"] != "train") & frame["typical_gap_days"].isna()).sum()) \
         if spec.rule == "own_gap" else 0
     return LabelResult(frame=frame, subscriber=subscriber, target=target,
-                       label_columns=(*ACTIVITY_COLUMNS, "snapshot"), rule=spec, as_of=end, split_at=start,
+                       label_columns=(*ACTIVITY_COLUMNS, "snapshot", "split", subscriber), rule=spec, as_of=end, split_at=start,
                        n_events=int(n_events), n_fallback=fallback)
 
 

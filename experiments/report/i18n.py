@@ -351,8 +351,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                                       "（请检查因果图、数据和模型）。"},
     "labels.written": {"en": "Labelled {n} subscribers by rule {rule}: {churned} churned ({rate}).",
                        "zh": "按规则 {rule} 标注了 {n} 位用户：{churned} 位流失（{rate}）。"},
-    "labels.leak": {"en": "Columns that define the label (drop them from the features): {columns}.",
-                    "zh": "定义标签的列（请从特征中删除）：{columns}。"},
+    "labels.leak": {"en": "Columns that define or leak the label, and the id, snapshot and split columns (not "
+                          "features; listed in the file's metadata): {columns}.",
+                    "zh": "定义或泄露标签的列，以及编号、快照和划分列（均不是特征，已写入文件元数据）：{columns}。"},
     "reasons.line": {"en": "{reason}: {texts} texts ({share}){churn}.", "zh": "{reason}：{texts} 条文本（{share}）{churn}。"},
     "reasons.churn": {"en": ", churn rate {rate}, {share} of churners", "zh": "，流失率 {rate}，占流失用户 {share}"},
     "reasons.topic": {"en": "Topic the catalogue misses ({n} texts): {words}",

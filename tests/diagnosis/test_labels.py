@@ -128,6 +128,7 @@ def test_cli_writes_label_contract(tmp_path, sim):
     assert meta[b"retention.target"] == b"churned"
     assert {"recency_days", "last_activity", "typical_gap_days", "threshold_days"} <= set(cols)
     assert set(ACTIVITY_COLUMNS) <= set(cols) and "plan_days" not in cols and "churned" not in cols
+    assert {"split", "snapshot", "subscriber_id"} <= set(cols) and "tenure_days" not in cols
     frame = pd.read_parquet(out)
     assert set(frame["split"]) == {"train", "test"} and "plan_days" in frame
     assert read_label_contract(str(out))["label_columns"] == cols
