@@ -410,8 +410,8 @@ def label_activity(
     fallback = int(((frame["split"] != "train") & frame["typical_gap_days"].isna()).sum()) \
         if spec.rule == "own_gap" else 0
     return LabelResult(frame=frame, subscriber=subscriber, target=target,
-                       label_columns=(*ACTIVITY_COLUMNS, "snapshot", "split", subscriber), rule=spec, as_of=end, split_at=start,
-                       n_events=int(n_events), n_fallback=fallback)
+                       label_columns=(*ACTIVITY_COLUMNS, "snapshot", "split", subscriber), rule=spec, as_of=end,
+                       split_at=start, n_events=int(n_events), n_fallback=fallback)
 
 
 @dataclass(frozen=True, slots=True)
