@@ -158,3 +158,10 @@ def test_cli_bad_input(tmp_path, frame, graph, match):
 
 def test_cli_bad_lang(tmp_path):
     _bad(tmp_path, SMALL, GRAPH_YAML, "--lang: 'fr' is not allowed", "--lang", "fr")
+
+
+def test_large_data_are_sampled_in_the_engine(sim):
+    res = driver_effect(sim.frame, _spec(max_rows=1000), n_simulations=SIMS, n_bootstrap=10, rng=4)
+    again = driver_effect(sim.frame, _spec(max_rows=1000), n_simulations=SIMS, n_bootstrap=10, rng=4)
+    assert res.n_rows == 1000 and res.n_total == len(sim.frame) and res.to_dict()["sampled"] is True
+    assert res.estimate == again.estimate  # the reservoir sample is seeded
