@@ -40,6 +40,12 @@ def labels_table(seeds: list[int], n: int) -> pd.DataFrame:
             f = res.frame.merge(sim.truth, on="subscriber_id", suffixes=("", "_true"))
             t = agreement(f["churned"], f["churned_true"], by=f["rhythm"]).table
             rows += [{"seed": seed, "rule": rule, **r} for r in t.to_dict("records")]
+            # decidable: never churned, or churned more than 90 days before the snapshot (no rule here waits longer
+            # for a monthly user, so a later churner cannot yet be told from one between two bills)
+            old = f[f["churn_time"].isna() | (f["churn_time"] < sim.as_of - pd.Timedelta(days=90))]
+            t = agreement(old["churned"], old["churned_true"], by=old["rhythm"]).table
+            rows += [{"seed": seed, "rule": rule, **r, "group": f"{r['group']} (decidable)"}
+                     for r in t.to_dict("records") if r["group"] in ("monthly", "all")]
     out = pd.DataFrame(rows).groupby(["group", "rule"], sort=False)[["accuracy", "kappa", "precision", "recall"]]
     return out.mean().round(3).reset_index()
 
