@@ -435,10 +435,10 @@ def driver_effect(
     import numpy as np
 
     from experiments.data.sources import _ident
-    from experiments.diagnosis.inputs import open_duckdb
+    from experiments.diagnosis.profiling import open_diagnosis_source
 
     gen = np.random.default_rng(rng)
-    src = open_duckdb(data, "the driver check")
+    src = open_diagnosis_source(data)
     _check_columns(src.columns, spec, src.label)
     cols = list(dict.fromkeys([spec.treatment.column, spec.outcome.column, *spec.confounders]))
     sel = ", ".join(_ident(c) for c in cols)

@@ -1,16 +1,13 @@
-"""Inputs of the diagnosis commands: their small YAML files (a catalogue, a graph) and tables DuckDB reads."""
+"""The small YAML files of the diagnosis commands (a catalogue, a graph): safe loader, one-line errors."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from experiments.errors import DataError, DesignError
-
-if TYPE_CHECKING:
-    from experiments.data.sources import DuckDBSource
+from experiments.errors import DesignError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -55,18 +52,3 @@ def read_yaml(path: str | Path, flag: str, what: str) -> Any:
         mark = getattr(err, "problem_mark", None)
         raise DesignError(f"{p}: not valid YAML at line {mark.line + 1 if mark else '?'}; plain YAML only") from None
 
-
-def open_duckdb(source: Any, what: str) -> DuckDBSource:
-    """``source`` (a file, ``duckdb://`` URL or DataFrame) opened for DuckDB SQL; an Ibis table is refused.
-
-    Raises
-    ------
-    DataError
-        The source cannot be read, or it is an Ibis table of another engine.
-    """
-    from experiments.data.sources import DuckDBSource, open_source
-
-    src = open_source(source)
-    if not isinstance(src, DuckDBSource):
-        raise DataError(f"{what} run on DuckDB: pass a .parquet/.csv file, a duckdb:// URL or a DataFrame")
-    return src

@@ -360,10 +360,10 @@ def label_activity(
         is not before ``as_of``.
     """
     from experiments.data.sources import _ident
-    from experiments.diagnosis.inputs import open_duckdb
+    from experiments.diagnosis.profiling import open_diagnosis_source
 
     spec = rule if isinstance(rule, LabelRuleSpec) else LabelRuleSpec(rule=rule)
-    src = open_duckdb(events, "labels from activity")
+    src = open_diagnosis_source(events)
     _check_columns(src, {"--subscriber": subscriber, "--timestamp": timestamp, "--value": value})
     if value is not None and src.kind(value) != "numeric":
         raise DataError(f"--value column {value!r} of {src.label} is {src.dtype(value)}, not numeric; "

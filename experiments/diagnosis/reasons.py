@@ -245,9 +245,9 @@ def detect_lang(texts: Any) -> TextLang:
 def _read(data: Any, cols: dict[str, str | None]) -> pd.DataFrame:
     """The needed columns as pandas, after checking in DuckDB that they exist and the text column is text."""
     from experiments.data.sources import _ident
-    from experiments.diagnosis.inputs import open_duckdb
+    from experiments.diagnosis.profiling import open_diagnosis_source
 
-    src = open_duckdb(data, "reasons")
+    src = open_diagnosis_source(data)
     for flag, col in cols.items():
         if col is not None and col not in src.columns:
             raise DataError(f"{flag}: {src.label} has no column {col!r}{close_matches(col, src.columns)}; "

@@ -5,6 +5,7 @@ JSON, the dependence on the stated graph, and bad input through the CLI (one lin
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 from experiments.cli.app import app
 from experiments.diagnosis.driver_effect import _propensity_model, driver_effect, parse_driver_spec
 from experiments.diagnosis.simulate_driver import GRAPH_YAML, simulate_driver_data
+from experiments.report.i18n import MESSAGES
 
 RTOL = 1e-8  # same estimator, float noise only
 SIMS = 5  # refuter simulations: enough for DoWhy's test, small enough for a fast suite
@@ -165,3 +167,10 @@ def test_large_data_are_sampled_in_the_engine(sim):
     again = driver_effect(sim.frame, _spec(max_rows=1000), n_simulations=SIMS, n_bootstrap=10, rng=4)
     assert res.n_rows == 1000 and res.n_total == len(sim.frame) and res.to_dict()["sampled"] is True
     assert res.estimate == again.estimate  # the reservoir sample is seeded
+
+
+@pytest.mark.parametrize("key", [k for k in MESSAGES if k.startswith(("driver.", "labels.", "reasons."))])
+def test_sentences_exist_in_both_languages(key):
+    en, zh = MESSAGES[key]["en"], MESSAGES[key]["zh"]
+    assert en and re.search(r"[\u4e00-\u9fff]", zh)
+    assert set(re.findall(r"{(\w+)}", en)) == set(re.findall(r"{(\w+)}", zh))  # the same figures in both
