@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "uplift": ("bench_uplift.py", ["--n", "1000000"], ["--n", "100000", "--cf-n", "20000"]),
     "simulate": ("bench_simulate.py", ["--sizes", "200000", "1000000"], ["--sizes", "200000"]),
     "profile": ("bench_profile.py", ["--rows", "10000000"], ["--rows", "1000000", "--repeat", "1"]),
+    "labels": ("bench_labels.py", ["--subscribers", "200000"], ["--subscribers", "20000"]),
 }
 
 

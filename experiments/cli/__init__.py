@@ -18,6 +18,7 @@ from experiments.cli import uplift as _uplift  # noqa: F401
 from experiments.cli import survival as _survival  # noqa: F401
 from experiments.cli import did as _did  # noqa: F401
 from experiments.cli import diagnosis as _diagnosis  # noqa: F401
+from experiments.cli import signals as _signals  # noqa: F401
 
 __all__ = ["app", "main"]
 

@@ -310,6 +310,54 @@ MESSAGES: dict[str, dict[str, str]] = {
     "breakdown.caution": {"en": "Segment effects are exploratory: the experiment was sized for the whole population.",
                           "zh": "分群效果仅供探索：实验的样本量是按整体人群设计的。"},
     "breakdown.table": {"en": "Each arm against control, per segment", "zh": "各分群内各组与对照组的比较"},
+    # churn diagnosis: labels, reasons, causal check of one driver (experiments/diagnosis)
+    "driver.effect": {"en": "{driver} changes the churn probability by {effect} points ({level}% CI {lo} to {hi}), "
+                            "adjusting for {confounders}; the unadjusted difference is {naive} points.",
+                      "zh": "{driver} 使流失概率变化 {effect} 个百分点（{level}% 置信区间 {lo} 至 {hi}），已调整 "
+                            "{confounders}；未经调整的差异为 {naive} 个百分点。"},
+    "driver.rests_on_graph": {"en": "This estimate rests on the stated graph: it assumes that {confounders} are all "
+                                    "the common causes of {driver} and churn. A common cause left out of the graph "
+                                    "(unmeasured, or not listed) would bias it, and no refuter can detect that.",
+                              "zh": "该估计依赖于所声明的因果图：它假设 {confounders} 是 {driver} 与流失的全部共同原因。"
+                                    "图中遗漏的共同原因（未测量或未列出）会使估计产生偏差，而任何反驳检验都无法发现这一点。"},
+    "driver.placebo_treatment.pass": {"en": "Placebo treatment (the driver shuffled at random): the effect vanished "
+                                            "({new} points), as it must.",
+                                      "zh": "安慰剂处理（随机打乱驱动因素）：效应消失（{new} 个百分点），符合预期。"},
+    "driver.placebo_treatment.fail": {"en": "Placebo treatment FAILED: with the driver shuffled at random the effect "
+                                            "did not vanish ({new} points, p {p}); the estimate picks up something "
+                                            "other than the driver. Do not trust it.",
+                                      "zh": "安慰剂处理未通过：随机打乱驱动因素后效应并未消失（{new} 个百分点，p {p}）；"
+                                            "估计捕捉到的并非驱动因素本身。不要相信该估计。"},
+    "driver.random_common_cause.pass": {"en": "Random common cause: adding an independent random confounder left the "
+                                              "estimate where it was ({new} points).",
+                                        "zh": "随机共同原因：加入一个独立的随机混杂变量后估计保持不变（{new} 个百分点）。"},
+    "driver.random_common_cause.fail": {"en": "Random common cause FAILED: an independent random confounder moved the "
+                                              "estimate ({new} points, p {p}); the estimate is unstable. Do not trust "
+                                              "it.",
+                                        "zh": "随机共同原因未通过：一个独立的随机混杂变量改变了估计（{new} 个百分点，p {p}）；"
+                                              "估计不稳定。不要相信该估计。"},
+    "driver.data_subset.pass": {"en": "Data subsets: re-estimated on random subsets the effect stayed consistent "
+                                      "({new} points on average).",
+                                "zh": "数据子集：在随机子集上重新估计，效应保持一致（平均 {new} 个百分点）。"},
+    "driver.data_subset.fail": {"en": "Data subsets FAILED: on random subsets the effect was {new} points on average "
+                                      "(p {p}), inconsistent with the full data; it depends on a few rows. Do not "
+                                      "trust it.",
+                                "zh": "数据子集未通过：在随机子集上效应平均为 {new} 个百分点（p {p}），与全部数据不一致；"
+                                      "估计依赖于少数样本。不要相信该估计。"},
+    "driver.refuters_meaning": {"en": "A refuter that passes does not prove the effect causal; a refuter that fails "
+                                      "shows that the estimate cannot be trusted as it stands (check the graph, the "
+                                      "data and the model).",
+                                "zh": "反驳检验通过并不能证明效应是因果的；反驳检验未通过则说明该估计目前不可信"
+                                      "（请检查因果图、数据和模型）。"},
+    "labels.written": {"en": "Labelled {n} subscribers by rule {rule}: {churned} churned ({rate}).",
+                       "zh": "按规则 {rule} 标注了 {n} 位用户：{churned} 位流失（{rate}）。"},
+    "labels.leak": {"en": "Columns that define or leak the label, and the id, snapshot and split columns (not "
+                          "features; listed in the file's metadata): {columns}.",
+                    "zh": "定义或泄露标签的列，以及编号、快照和划分列（均不是特征，已写入文件元数据）：{columns}。"},
+    "reasons.line": {"en": "{reason}: {texts} texts ({share}){churn}.", "zh": "{reason}：{texts} 条文本（{share}）{churn}。"},
+    "reasons.churn": {"en": ", churn rate {rate}, {share} of churners", "zh": "，流失率 {rate}，占流失用户 {share}"},
+    "reasons.topic": {"en": "Topic the catalogue misses ({n} texts): {words}",
+                      "zh": "关键词目录未覆盖的主题（{n} 条文本）：{words}"},
 }
 
 
