@@ -21,6 +21,7 @@ from causal.panel import CellStats, cell_stats, treatment_start
 from causal.refute import (
     Refutation,
     leave_one_unit_out,
+    not_applicable,
     placebo_start,
     placebo_units,
     pretrend_refutation,
@@ -256,7 +257,39 @@ def event_time_design(lay: _Layout, window: tuple[int, int] | None) -> tuple[np.
     return X, values
 
 
-def _choose_se(se: str, G: int, n_treated_clusters: int) -> tuple[str, str]:
+MIN_CLUSTERS = 3  # with 2 clusters (one treated, one comparison) cluster-robust inference has nothing to work with
+
+
+def allowed_inference(G: int, n_treated_clusters: int) -> dict[str, str]:
+    """Which standard errors the data allow: ``{"iid": "", "hc1": "", "cluster": reason, ...}``; an empty string
+    means allowed, otherwise the reason it is not applicable.
+
+    Examples
+    --------
+    >>> allowed_inference(2, 1)["cluster"][:40]
+    'not applicable: there are only 2 cluster'
+    """
+    out = {"iid": "", "hc1": "", "cluster": "", "wild": ""}
+    if G < MIN_CLUSTERS:
+        why = (f"not applicable: there are only {G} clusters ({n_treated_clusters} treated); the cluster-robust "
+               "variance has G - 1 = 1 degree of freedom and the wild cluster bootstrap only 2^G sign draws, so "
+               "neither can assess correlation within the groups. With the treated and the comparison group given "
+               "as the unit, inference rests on the rows being independent (iid or HC1), as in a textbook 2×2 "
+               "repeated cross-section")
+        out["cluster"] = out["wild"] = why
+    return out
+
+
+def _choose_se(se: str, G: int, n_treated_clusters: int,
+               allowed: dict[str, str] | None = None) -> tuple[str, str]:
+    allowed = allowed or {}
+    if se in ("cluster", "wild") and allowed.get(se):
+        return "hc1", (f"{'cluster-robust (CRV1)' if se == 'cluster' else 'wild cluster bootstrap'} inference was "
+                       f"requested but is {allowed[se]}. Warning: reporting HC1 heteroskedasticity-robust standard "
+                       "errors instead.")
+    if se == "auto" and allowed.get("cluster"):
+        return "hc1", (f"HC1 heteroskedasticity-robust standard errors: cluster-robust inference is "
+                       f"{allowed['cluster']}.")
     if se != "auto":
         reason = {"iid": "iid standard errors as requested (they ignore correlation within units over time).",
                   "hc1": "HC1 heteroskedasticity-robust standard errors as requested (they ignore correlation "
@@ -305,7 +338,8 @@ def estimate(cells: CellStats, cfg: DiD) -> DidResult:
     sums = _sums(tab)
     fit = fit_twfe(Xd, names, lay.unit_idx, lay.pos, lay.cluster, sums)
     treated_clusters = int(len(np.unique(lay.cluster[tab["treat"].to_numpy() > 0])))
-    se_type, se_reason = _choose_se(cfg.se, G, treated_clusters)
+    allowed = allowed_inference(G, treated_clusters)
+    se_type, se_reason = _choose_se(cfg.se, G, treated_clusters, allowed)
     wild = None
     if se_type == "wild":
         bw = cfg.boot_weights if cfg.boot_weights != "auto" else ("webb" if G < WEBB_BELOW else "rademacher")
@@ -318,7 +352,7 @@ def estimate(cells: CellStats, cfg: DiD) -> DidResult:
     p, ci = t_inference(att, se, fit.df[vkey], cfg.alpha)
     if wild is not None:
         p, ci = wild.p_value, wild.ci
-    twfe_tab = _twfe_table(fit, cfg.alpha, wild)
+    twfe_tab = _twfe_table(fit, cfg.alpha, wild, crv1_ok=not allowed["cluster"])
 
     es, pre_stat, pre_p, pre_q, pre_note = _event_study(cells, lay, cfg, vkey, sums,
                                                         wild.weights if wild is not None else None, rng)
@@ -366,14 +400,36 @@ def estimate(cells: CellStats, cfg: DiD) -> DidResult:
         vw, vsrc = exposure * float(cfg.value), "constant"
     else:
         vw, vsrc = None, None
-    business = excess_churn(headline[0], headline[2], exposure, vw, vsrc)
+    kind = cells.outcome_kind
+    business = excess_churn(headline[0], headline[2], exposure, vw, vsrc) if kind != "other" else None
+    if business is None:
+        lo, hi = cells.outcome_range
+        notes.append(f"The outcome {cfg.outcome!r} ranges {lo:.6g} to {hi:.6g}, so it is not a churn indicator (0/1) "
+                     "or churn rate (in [0, 1]): the effect is reported in the outcome's own units, without excess "
+                     "churners or value lost.")
+    headline_inference = _inference_headline(se_type, allowed, refs)
     return DidResult(
         att=float(headline[0]), se=float(headline[1]), ci=(float(headline[2][0]), float(headline[2][1])),
         p_value=float(headline[3]), se_type=headline[4], se_reason=se_reason, n_obs=cells.n_obs, n_cells=len(tab),
         n_units=n_units, n_periods=len(lay.periods), n_clusters=G, n_treated_units=n_treated, twfe=twfe_tab,
         wild=wild, event_study=es, pretrend_stat=pre_stat, pretrend_p=pre_p, staggered=stag, refutations=refs,
-        business=business, alpha=cfg.alpha, notes=notes, pretrend_bootstrap=pboot,
+        business=business, alpha=cfg.alpha, notes=notes, pretrend_bootstrap=pboot, outcome_kind=kind,
+        inference=allowed, inference_headline=headline_inference,
     )
+
+
+def _inference_headline(se_type: str, allowed: dict[str, str], refs: dict[str, Refutation]) -> str:
+    """One sentence: which inference the data allow and which checks could not run."""
+    ok = [k for k, v in allowed.items() if not v]
+    label = {"iid": "iid", "hc1": "HC1", "cluster": "cluster-robust", "wild": "wild cluster bootstrap"}
+    text = f"The data allow {', '.join(label[k] for k in ok)} inference (reported: {label.get(se_type, se_type)})"
+    no = [label[k] for k, v in allowed.items() if v]
+    if no:
+        text += f"; not {', '.join(no)} (too few clusters)"
+    na = [r.name.replace("_", " ") for r in refs.values() if not r.applicable]
+    if na:
+        text += f"; not applicable here: {', '.join(na)}"
+    return text + "."
 
 
 def _norm_sf(x: float) -> float:
@@ -382,10 +438,16 @@ def _norm_sf(x: float) -> float:
     return float(stats.norm.sf(x))
 
 
-def _twfe_table(fit: TwfeFit, alpha: float, wild: WildBootstrap | None) -> pd.DataFrame:
+def _twfe_table(fit: TwfeFit, alpha: float, wild: WildBootstrap | None, crv1_ok: bool = True) -> pd.DataFrame:
+    """TWFE coefficients with each SE type; the CRV1 row holds NaN when too few clusters make it meaningless."""
     rows = []
+    nan = float("nan")
     for i, name in enumerate(fit.names):
         for kind in ("iid", "hc1", "crv1"):
+            if kind == "crv1" and not crv1_ok:
+                rows.append({"term": name, "se_type": kind, "coef": float(fit.coef[i]), "se": nan, "p_value": nan,
+                             "ci_lo": nan, "ci_hi": nan, "df": fit.df[kind]})
+                continue
             se = float(fit.se(kind)[i])
             p, ci = t_inference(float(fit.coef[i]), se, fit.df[kind], alpha)
             rows.append({"term": name, "se_type": kind, "coef": float(fit.coef[i]), "se": se, "p_value": p,
@@ -456,9 +518,9 @@ def staggered_pretrend(stag: StaggeredResult, boot: PretrendBootstrap | None, tw
     """
     n_pre = int((~stag.att_gt["post"]).sum())
     if n_pre == 0:
-        return Refutation("pretrend", float("nan"), float("nan"), True,
-                          "Pre-trend test: no pre-treatment group-time effects to test (every cohort starts in the "
-                          "second period, so there is no earlier change to compare).", {"n_leads": 0, "test": "none"})
+        return not_applicable("pretrend", "there are no pre-treatment group-time effects to test (every cohort "
+                              "starts in the second period, so there is no earlier change to compare)",
+                              {"n_leads": 0, "test": "none"})
     r_did = (f"R did's χ² Wald test of all {n_pre} pre-period group-time effects gives χ² = {stag.pretest_w:.3g} on "
              f"{stag.pretest_df} df (p = {stag.pretest_p:.3g})")
     twfe = (f" The TWFE event-study leads give F = {twfe_pre.estimate:.3g} (p = {twfe_pre.p_value:.3f}); with "

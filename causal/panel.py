@@ -45,6 +45,8 @@ class CellStats:
         ``"int"``, ``"float"`` or ``"datetime"``: how periods are ordered.
     source : str
         ``"pandas"`` or the Ibis backend name that computed the sums.
+    outcome_range : tuple[float, float]
+        Smallest and largest row-level outcome (decides whether the outcome is a churn indicator or rate).
     """
 
     table: pd.DataFrame
@@ -53,6 +55,21 @@ class CellStats:
     cluster_name: str
     time_kind: str
     source: str
+    outcome_range: tuple[float, float] = (float("nan"), float("nan"))
+
+    @property
+    def outcome_kind(self) -> str:
+        """``"indicator"`` (every row 0 or 1), ``"rate"`` (every row in [0, 1]) or ``"other"``.
+
+        A value in [0, 1] satisfies ``y² <= y`` with equality only at 0 and 1, so with positive weights
+        ``Σwy² = Σwy`` in every cell exactly when every row is 0 or 1 (float noise aside).
+        """
+        lo, hi = self.outcome_range
+        if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > 1:
+            return "other"
+        tab = self.table
+        gap = np.abs(tab["swy"].to_numpy(float) - tab["swyy"].to_numpy(float))
+        return "indicator" if bool(np.all(gap <= 1e-9 * np.maximum(1.0, tab["sw"].to_numpy(float)))) else "rate"
 
     @property
     def n_obs(self) -> int:
@@ -228,6 +245,8 @@ def cell_stats(
         "swwyy": wsum(y * y, True),
         "d_min": d.min(),
         "d_max": d.max(),
+        "y_min": y.min(),
+        "y_max": y.max(),
     }
     if weight is not None:
         aggs["w_min"] = t[weight].cast("float64").min()
@@ -333,8 +352,10 @@ def _finish(out: pd.DataFrame, *, unit: str, time: str, outcome: str, treat: str
             f"unit column {unit!r} or time column {time!r} mixes value types that cannot be ordered ({err}); "
             "convert the ids to one type (all strings or all integers)"
         ) from None
+    y_range = (float(out["y_min"].min()), float(out["y_max"].max())) if "y_min" in out else (np.nan, np.nan)
     return CellStats(table=table, covariates=covariates, weighted=weight is not None,
-                     cluster_name=cluster if cluster is not None else unit, time_kind=time_kind, source=source)
+                     cluster_name=cluster if cluster is not None else unit, time_kind=time_kind, source=source,
+                     outcome_range=y_range)
 
 
 def _py(x: Any) -> Any:

@@ -8,6 +8,10 @@
 * The pre-trend test is the joint Wald test of the event-study leads (:mod:`causal.did`), wrapped as
   :class:`Refutation` by :func:`pretrend_refutation`.
 * :func:`randomization_test` permutes the treatment paths across units (Fisher randomization inference).
+
+A refutation that the data cannot support (leave-one-unit-out with a single unit on one side, placebo start dates
+with one pre-period, randomization inference whose smallest attainable p-value exceeds ``alpha``) is returned by
+:func:`not_applicable`: ``applicable=False``, ``passed=None`` and the reason, never an exception.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
+import math
+from collections import Counter
 
-from causal.errors import SpecError
+import numpy as np
 
 FitFn = Callable[[np.ndarray, np.ndarray], float]
 
@@ -36,25 +41,61 @@ class Refutation:
     p_value : float
         Test of "no placebo effect" (or, for randomization/placebo units, of the real effect against the placebo
         distribution); NaN where no test applies.
-    passed : bool
-        True when the refutation does not cast doubt on the design at level ``alpha``.
+    passed : bool or None
+        True when the refutation does not cast doubt on the design at level ``alpha``; None when it is not
+        applicable to the data.
     message : str
         One plain-language sentence with the figures that decided it.
     details : dict
         Extra numbers (JSON-able): draws, ranges, the unit whose removal moves the estimate most ...
+    applicable : bool
+        False when the data cannot support this refutation (then ``estimate`` and ``p_value`` are NaN).
+    reason : str
+        Why it is not applicable (empty when it is).
     """
 
     name: str
     estimate: float
     p_value: float
-    passed: bool
+    passed: bool | None
     message: str
     details: dict[str, Any] = field(default_factory=dict)
+    applicable: bool = True
+    reason: str = ""
+
+    @property
+    def status(self) -> str:
+        """``"passed"``, ``"failed"`` or ``"not applicable"``."""
+        if not self.applicable:
+            return "not applicable"
+        return "passed" if self.passed else "failed"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dictionary."""
-        return {"name": self.name, "estimate": self.estimate, "p_value": self.p_value, "passed": self.passed,
-                "message": self.message, **self.details}
+        out = {"name": self.name, "estimate": self.estimate, "p_value": self.p_value, "passed": self.passed,
+               "status": self.status, "applicable": self.applicable, "message": self.message, **self.details}
+        if not self.applicable:
+            out["reason"] = self.reason
+        return out
+
+
+LABELS = {"placebo_start": "Placebo start dates", "placebo_units": "Placebo treated units",
+          "leave_one_unit_out": "Leave one unit out", "pretrend": "Pre-trend test",
+          "randomization": "Randomization inference"}
+
+
+def not_applicable(name: str, reason: str, details: dict[str, Any] | None = None) -> Refutation:
+    """A refutation the data cannot support: ``applicable=False``, ``passed=None``, NaN figures, and the reason.
+
+    Examples
+    --------
+    >>> r = not_applicable("placebo_start", "there is only one pre-treatment period")
+    >>> r.status, r.message
+    ('not applicable', 'Placebo start dates: not applicable, there is only one pre-treatment period.')
+    """
+    msg = f"{LABELS.get(name, name)}: not applicable, {reason}."
+    return Refutation(name, float("nan"), float("nan"), None, msg, dict(details or {}), applicable=False,
+                      reason=reason)
 
 
 def placebo_start(
@@ -80,9 +121,10 @@ def placebo_start(
     treated_unit = s >= 0
     keep = (start[unit_idx] < 0) | (usable[unit_idx] & (pos < s))
     if not usable.any():
-        return Refutation("placebo_start", float("nan"), float("nan"), True,
-                          "Placebo start dates: not possible, no treated unit has 2 or more pre-treatment periods.",
-                          {"shift_periods": 0})
+        n_pre = int(np.min(start[start >= 0])) if (start >= 0).any() else 0
+        return not_applicable("placebo_start", f"no treated unit has 2 or more pre-treatment periods (the earliest "
+                              f"start leaves {n_pre}), so there is no earlier period to move the start to",
+                              {"shift_periods": 0})
     shift = max(1, int(np.min(start[usable])) // 2)
     fake = np.where(treated_unit, s - shift, -1)
     treat = (treated_unit & (pos >= fake) & keep).astype(float)
@@ -110,9 +152,8 @@ def placebo_units(
     starts_treated = start[start >= 0]
     m = len(starts_treated)
     if len(never) < 2 or len(never) <= m // 2 or m == 0:
-        return Refutation("placebo_units", float("nan"), float("nan"), True,
-                          f"Placebo treated units: not possible with {len(never)} never-treated units.",
-                          {"n_draws": 0})
+        return not_applicable("placebo_units", f"{len(never)} never-treated unit(s) for {m} treated; it needs at "
+                              "least 2 and more than half as many as the treated units", {"n_draws": 0})
     k = min(m, len(never) - 1)
     keep = start[unit_idx] < 0
     draws = []
@@ -140,12 +181,26 @@ def leave_one_unit_out(
     unit_idx: np.ndarray, labels: np.ndarray, actual: float, ci: tuple[float, float], fit_coef: FitFn,
     treat: np.ndarray,
 ) -> Refutation:
-    """Re-fit without each unit in turn; passes when every estimate keeps the sign and stays inside the CI."""
-    ests = np.full(len(labels), np.nan)
-    for u in range(len(labels)):
-        keep = unit_idx != u
-        ests[u] = fit_coef(keep, treat)
+    """Re-fit without each unit in turn; passes when every estimate keeps the sign and stays inside the CI.
+
+    A unit whose removal leaves no treated or no comparison unit cannot be dropped (its re-fit has no contrast);
+    when no unit can be dropped, e.g. two units (the treated and the control group given as the unit), the
+    refutation is not applicable.
+    """
+    n_u = len(labels)
+    treated_unit = np.zeros(n_u, bool)
+    np.logical_or.at(treated_unit, unit_idx, treat > 0)
+    n_t, n_c = int(treated_unit.sum()), int(n_u - treated_unit.sum())
+    droppable = np.where(treated_unit, n_t >= 2, n_c >= 2)
+    ests = np.full(n_u, np.nan)
+    for u in np.flatnonzero(droppable):
+        ests[u] = fit_coef(unit_idx != u, treat)
     fin = np.isfinite(ests)
+    if not fin.any():
+        return not_applicable("leave_one_unit_out", f"there are {n_t} treated and {n_c} comparison unit(s); "
+                              "dropping any unit leaves one side empty, so there is no re-fit to compare (it needs "
+                              "2 or more units on at least one side)", {"n_treated_units": n_t,
+                                                                        "n_comparison_units": n_c})
     lo, hi = float(np.nanmin(ests)), float(np.nanmax(ests))
     worst = int(np.nanargmax(np.abs(ests - actual)))
     worst_label = labels[worst].item() if hasattr(labels[worst], "item") else labels[worst]
@@ -154,16 +209,22 @@ def leave_one_unit_out(
            f"dropping {worst_label!r} moves it most (to {ests[worst]:.4g}). "
            + ("No single unit drives the result." if ok else "Some re-fits leave the confidence interval: the "
               "result leans on few units."))
+    skipped = int((~droppable).sum())
+    if skipped:
+        side = "treated" if n_t < 2 else "comparison"
+        msg += f" (The {skipped} {side} unit(s) cannot be dropped: none would be left on that side.)"
     return Refutation("leave_one_unit_out", lo, float("nan"), ok, msg,
                       {"min": lo, "max": hi, "most_influential_unit": worst_label,
-                       "estimate_without_it": float(ests[worst])})
+                       "estimate_without_it": float(ests[worst]), "n_refits": int(fin.sum()),
+                       "units_not_droppable": skipped})
 
 
 def pretrend_refutation(stat: float, p: float, q: int, alpha: float = 0.05, how: str = "") -> Refutation:
     """Wrap the joint pre-trend Wald test of the event-study leads as a refutation."""
     if q == 0 or not np.isfinite(p):
-        return Refutation("pretrend", float("nan"), float("nan"), True,
-                          "Pre-trend test: no lead periods before the start to test.", {"n_leads": 0})
+        return not_applicable("pretrend", "there is no lead period before the start to test (one pre-treatment "
+                              "period is the reference of the comparison; a test of parallel pre-trends needs two "
+                              "or more)", {"n_leads": 0})
     ok = bool(p >= alpha)
     msg = (f"Pre-trend test: the {q} pre-period event-study coefficients are jointly "
            + ("indistinguishable from zero" if ok else "different from zero")
@@ -180,9 +241,22 @@ def randomization_test(
 
     ``p = (1 + #{|β*| ≥ |β|}) / (1 + n_perm)``; valid whatever the number of clusters under the sharp null of no
     effect for any unit, when units are exchangeable.
+
+    Not applicable when the smallest attainable p-value exceeds ``alpha``: with ``n_perm`` draws it is
+    ``1 / (1 + n_perm)``; with ``D`` distinct assignments of the start dates to units (the multinomial coefficient,
+    e.g. 2 for one treated and one comparison unit) it is ``1 / D``.
     """
-    if n_perm < 19:
-        raise SpecError(f"n_perm={n_perm} is too few permutations; use at least 19 (999 is the default)")
+    n_assign = distinct_assignments(start)
+    if n_assign * alpha < 1:
+        return not_applicable("randomization", f"the {len(start)} units admit only {n_assign:,} distinct "
+                              f"assignments of the start dates, so the smallest possible p-value is 1/{n_assign:,} "
+                              f"= {1 / n_assign:.3g} > alpha = {alpha:g}; it needs more units",
+                              {"n_perm": 0, "distinct_assignments": n_assign})
+    if (1 + n_perm) * alpha < 1:
+        need = math.ceil(1 / alpha) - 1
+        return not_applicable("randomization", f"n_perm={n_perm} permutations cannot give a p-value below "
+                              f"1/{1 + n_perm} = {1 / (1 + n_perm):.3g} > alpha = {alpha:g}; use at least {need} "
+                              "(999 is the default)", {"n_perm": 0, "distinct_assignments": n_assign})
     gen = np.random.default_rng(rng)
     keep = np.ones(len(pos), bool)
     draws = np.empty(n_perm)
@@ -193,3 +267,15 @@ def randomization_test(
     p = float((1 + np.sum(np.abs(draws) >= abs(actual))) / (1 + len(draws)))
     msg = f"Randomization inference ({len(draws)} permutations of start dates across units): p = {p:.3f}."
     return Refutation("randomization", float(np.mean(draws)), p, True, msg, {"n_perm": int(len(draws))})
+
+
+def distinct_assignments(start: np.ndarray) -> int:
+    """Number of distinct ways to give the units' start dates to the units: ``N! / Π n_s!`` over start values.
+
+    Examples
+    --------
+    >>> distinct_assignments(np.array([-1, 1])), distinct_assignments(np.array([-1, -1, 3, 3, 5]))
+    (2, 30)
+    """
+    counts = Counter(np.asarray(start).tolist()).values()
+    return math.factorial(len(start)) // math.prod(math.factorial(c) for c in counts)

@@ -79,14 +79,22 @@ class DidResult:
         Callaway–Sant'Anna results.
     refutations : dict[str, Refutation]
         Typed refutation results by name.
-    business : ExcessChurn
-        Excess churners and value lost.
+    business : ExcessChurn or None
+        Excess churners and value lost; None when the outcome is not a churn indicator or rate
+        (``outcome_kind == "other"``), whose effect is reported in its own units only.
     alpha : float
         Significance level.
     notes : list[str]
         Method notes.
     pretrend_bootstrap : PretrendBootstrap or None
         With ``staggered`` and ``pretest="bootstrap"``: the bootstrap pre-test of the event-time effects.
+    outcome_kind : str
+        ``"indicator"`` (every row 0/1), ``"rate"`` (every row in [0, 1]) or ``"other"`` (e.g. a price).
+    inference : dict[str, str]
+        Per standard-error type (``iid``, ``hc1``, ``cluster``, ``wild``): ``""`` when the data allow it, else why
+        it is not applicable (e.g. 2 clusters).
+    inference_headline : str
+        One sentence: which inference the data allow, which was reported, and which refutations could not run.
     """
 
     att: float
@@ -108,10 +116,13 @@ class DidResult:
     pretrend_p: float
     staggered: StaggeredResult | None
     refutations: dict[str, Refutation]
-    business: ExcessChurn
+    business: ExcessChurn | None
     alpha: float
     notes: list[str] = field(default_factory=list)
     pretrend_bootstrap: PretrendBootstrap | None = None
+    outcome_kind: str = "rate"
+    inference: dict[str, str] = field(default_factory=dict)
+    inference_headline: str = ""
 
     def summary(self) -> pd.DataFrame:
         """Tidy one-row-per-estimate table: TWFE (each SE type) and, if run, the staggered aggregations."""
@@ -185,7 +196,7 @@ def result_dict(res: DidResult) -> dict[str, Any]:
         ],
         "twfe": [{k: _num(v) for k, v in row.items()} for row in res.twfe.to_dict(orient="records")],
         "refutations": {k: v.to_dict() for k, v in res.refutations.items()},
-        "business": {
+        "business": None if res.business is None else {
             "exposed_subscriber_months": res.business.exposure,
             "excess_churners": res.business.excess,
             "excess_churners_ci": list(res.business.ci),
@@ -193,6 +204,10 @@ def result_dict(res: DidResult) -> dict[str, Any]:
             "value_lost_ci": list(res.business.value_ci) if res.business.value_ci else None,
             "value_source": res.business.value_source,
         },
+        "outcome_kind": res.outcome_kind,
+        "inference": {k: ("allowed" if not v else v) for k, v in res.inference.items()},
+        "inference_headline": res.inference_headline,
+        "not_applicable": {k: v.reason for k, v in res.refutations.items() if not v.applicable},
         "notes": list(res.notes),
     }
     if res.wild is not None:

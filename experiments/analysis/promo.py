@@ -137,10 +137,14 @@ def promo_section(result: DidResult, value_per_subscriber: float | None = None,
     import pandas as pd
 
     from causal.did import excess_churn
+    from causal.errors import SpecError
 
     r = result
     lvl = int(round((1 - r.alpha) * 100))
     biz = r.business
+    if biz is None:  # not a churn outcome: the section speaks of churn rates, so it refuses clearly
+        raise SpecError(f"the promotion section needs a churn indicator or rate as the outcome; this one is "
+                              f"{r.outcome_kind!r} (values outside [0, 1]), use the DiD result directly")
     if value_per_subscriber is not None and biz.value_lost is None:
         biz = excess_churn(r.att, r.ci, biz.exposure, biz.exposure * value_per_subscriber, "constant")
     sig = r.ci[0] > 0 or r.ci[1] < 0
@@ -166,8 +170,11 @@ def promo_section(result: DidResult, value_per_subscriber: float | None = None,
     if "randomization" in r.refutations:
         ri = r.refutations["randomization"]
         agrees = (ri.p_value < r.alpha) == (r.p_value < r.alpha)
-        checks.append(TrustCheck(name=msg("check.randomization", lang), status="ok" if agrees else "warning",
-                                 message=ri.message + msg("ri.agrees" if agrees else "ri.disagrees", lang)))
+        if not ri.applicable:
+            checks.append(TrustCheck(name=msg("check.randomization", lang), status="warning", message=ri.message))
+        else:
+            checks.append(TrustCheck(name=msg("check.randomization", lang), status="ok" if agrees else "warning",
+                                     message=ri.message + msg("ri.agrees" if agrees else "ri.disagrees", lang)))
     es = r.event_study.rename(columns={"rel_time": "months since start", "coef": "effect", "ci_lo": "CI low",
                                        "ci_hi": "CI high"})[["months since start", "effect", "se", "CI low",
                                                              "CI high"]]
@@ -194,7 +201,8 @@ def promo_section(result: DidResult, value_per_subscriber: float | None = None,
 
 def _pretrend_check(r: DidResult, lang: Lang = "en") -> TrustCheck:
     ref = r.refutations["pretrend"]
-    return TrustCheck(name=msg("check.pretrend", lang), status="ok" if ref.passed else "fail", message=ref.message)
+    status = "warning" if not ref.applicable else ("ok" if ref.passed else "fail")
+    return TrustCheck(name=msg("check.pretrend", lang), status=status, message=ref.message)
 
 
 def _cluster_check(r: DidResult, lang: Lang = "en") -> TrustCheck:

@@ -101,10 +101,17 @@ def did_command(
     payload = res.to_dict()
     write_outputs({json_out: to_json(payload)}, force=force)
     lvl = int(round((1 - res.alpha) * 100))
+    if "Warning" in res.se_reason:
+        console.print("WARN " + res.se_reason)
     console.print(f"ATT {res.att:.6g} (SE {res.se:.3g}, {lvl}% CI {res.ci[0]:.6g} to {res.ci[1]:.6g}, "
                   f"p = {res.p_value:.3g}; {res.se_type}; {res.n_clusters} clusters, {res.n_obs:,} rows)")
-    console.print(f"pre-trend p = {res.pretrend_p:.3g}; excess churners {res.business.excess:,.0f} "
-                  f"(CI {res.business.ci[0]:,.0f} to {res.business.ci[1]:,.0f})")
+    console.print(res.inference_headline)
+    if res.business is not None:
+        console.print(f"excess churners {res.business.excess:,.0f} "
+                      f"(CI {res.business.ci[0]:,.0f} to {res.business.ci[1]:,.0f})")
+    else:
+        console.print(f"effect in the units of {cols['outcome']!r} (not a churn indicator or rate, so no excess "
+                      "churners or value lost)")
     for ref in res.refutations.values():
-        console.print(("ok   " if ref.passed else "WARN ") + ref.message)
+        console.print({"passed": "ok   ", "failed": "WARN ", "not applicable": "n/a  "}[ref.status] + ref.message)
     console.print(f"wrote {json_out}")

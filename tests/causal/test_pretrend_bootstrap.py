@@ -146,14 +146,16 @@ def test_bad_input() -> None:
 
 
 def test_no_pre_period_to_test() -> None:
-    """Every cohort starts in the second period: there is no pre-period ATT(g, t), the check says so and passes."""
+    """Every cohort starts in the second period: there is no pre-period ATT(g, t); the check says it is not
+    applicable (passed is None, not a pass)."""
     gen = np.random.default_rng(2)
     rows = [(u, t, float(u < 4 and t >= 1), gen.normal()) for u in range(10) for t in range(4)]
     d = pd.DataFrame(rows, columns=["u", "t", "d", "y"]).astype({"d": int})
     res = DiD(unit="u", time="t", outcome="y", treat="d", staggered=True, refute=False, n_perm=0,
               n_boot=99, rng=1).fit(d).result_
     ref = res.refutations["pretrend"]
-    assert ref.passed and ref.details["n_leads"] == 0 and "no pre-treatment group-time effects" in ref.message
+    assert ref.passed is None and ref.status == "not applicable" and ref.details["n_leads"] == 0
+    assert "no pre-treatment group-time effects" in ref.message
     assert res.pretrend_bootstrap is None
 
 
