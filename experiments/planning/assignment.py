@@ -271,6 +271,9 @@ def _check_columns(table: ir.Table, design: Any, unit: str, source: str) -> None
 
 def _check_rows(table: ir.Table, unit: str, strata: Sequence[str], source: str) -> int:
     """Count rows; raise on missing or duplicate ids and missing strata values (one engine query)."""
+    from experiments.data.engine import check_id_type
+
+    check_id_type(str(table.schema()[unit]), unit, f"unit column of {source}")
     aggs = {"rows": table.count(), "units": table[unit].nunique(), "null_units": table[unit].isnull().sum()}
     for i, s in enumerate(strata):
         aggs[f"null_{i}"] = table[s].isnull().sum()
