@@ -6,10 +6,12 @@ temporary file in the same folder and an atomic rename.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,22 @@ def check_location(path: Path) -> None:
                               f"{str(parent)!r}; choose another output location or fix the folder's permissions")
 
 
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back in this thread for the block (delivered right after it)."""
+    import signal
+
+    mask = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, mask)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def _made_dirs(folder: Path) -> list[Path]:
     """Create ``folder`` and its missing parents; return the ones created, deepest first."""
     missing = []
@@ -105,8 +123,9 @@ def write_outputs(files: Mapping[Path, bytes | str], force: bool) -> None:
             path = Path(path)
             created += _made_dirs(path.parent)
             staged.append((_stage(path, content.encode("utf-8") if isinstance(content, str) else content), path))
-        for tmp, path in staged:
-            os.replace(tmp, path)
+        with _signals_deferred():  # all renames or none: a Ctrl-C/SIGTERM waits the microseconds they take
+            for tmp, path in staged:
+                os.replace(tmp, path)
     except BaseException:
         for tmp, _ in staged:
             Path(tmp).unlink(missing_ok=True)
