@@ -236,6 +236,7 @@ def cell_stats(
     aggs: dict[str, Any] = {
         "n": t.count(),
         "n_y_null": y.isnull().cast("int64").sum(),
+        "n_y_nonfinite": (y.notnull() & ~(y.abs() < ibis.literal(float("inf")))).cast("int64").sum(),
         "n_d_null": d.isnull().cast("int64").sum(),
         "sw": sw,
         "swy": wsum(y),
@@ -290,6 +291,11 @@ def _finish(out: pd.DataFrame, *, unit: str, time: str, outcome: str, treat: str
         raise PanelError(
             f"outcome column {outcome!r} is missing in {int(out['n_y_null'].sum())} rows "
             f"(e.g. unit × period cells {cells}); drop or impute those rows before the analysis"
+        )
+    if int(out["n_y_nonfinite"].sum()):
+        raise PanelError(
+            f"outcome column {outcome!r} has {int(out['n_y_nonfinite'].sum())} NaN or infinite value(s); replace "
+            "them with numbers, or drop those rows, before the analysis"
         )
     if int(out["n_d_null"].sum()):
         raise PanelError(f"treatment column {treat!r} is missing in {int(out['n_d_null'].sum())} rows; "

@@ -26,6 +26,10 @@ class OutputExistsError(RetentionError):
     """An output file already exists and ``--force`` was not given."""
 
 
+class OutputPathError(RetentionError):
+    """An output cannot be written where it was asked for (a file in the way, a folder, no write permission)."""
+
+
 def close_matches(name: str, candidates: Iterable[str], n: int = 3) -> str:
     """Return ``" (did you mean 'a', 'b'?)"`` for the closest candidates, or an empty string.
 

@@ -204,7 +204,7 @@ def risk_table(
     Raises
     ------
     SurvivalDataError
-        A column is missing, durations are missing or negative, events are not 0/1 or the given value,
+        A column is missing, durations are missing, infinite or negative, events are not 0/1 or the given value,
         group labels are missing.
 
     Examples
@@ -240,22 +240,30 @@ def risk_table(
         )
         t = agg["t"].to_numpy(float)
         n_missing = int(agg.loc[np.isnan(t), "removed"].sum())
-        n_negative = int(agg.loc[t < 0, "removed"].sum())
-        found = {"d_missing": n_missing, "d_neg": n_negative, "e_null": int(agg["e_null"].sum()),
+        n_infinite = int(agg.loc[np.isinf(t), "removed"].sum())
+        n_negative = int(agg.loc[(t < 0) & np.isfinite(t), "removed"].sum())
+        found = {"d_missing": n_missing, "d_inf": n_infinite, "d_neg": n_negative, "e_null": int(agg["e_null"].sum()),
                  "e_bad": int(agg["e_bad"].sum()), "g_null": int(agg.loc[agg["g"].isna(), "removed"].sum())}
     else:
         checks = {"d_null": dcol.isnull().sum(), "d_neg": (dcol < 0).sum(), "e_null": ecol.isnull().sum()}
         if dcol.type().is_floating():
             checks["d_nan"] = dcol.isnan().sum()
+            checks["d_inf"] = dcol.isinf().sum()
         if group is not None:
             checks["g_null"] = table[group].isnull().sum()
         raw = {k: int(v or 0) for k, v in table.aggregate(**checks).to_pandas().iloc[0].items()}
-        found = {"d_missing": raw["d_null"] + raw.get("d_nan", 0), "d_neg": raw["d_neg"], "e_null": raw["e_null"],
+        found = {"d_missing": raw["d_null"] + raw.get("d_nan", 0), "d_inf": raw.get("d_inf", 0),
+                 "d_neg": raw["d_neg"], "e_null": raw["e_null"],
                  "e_bad": 0, "g_null": raw.get("g_null", 0)}
     if found["d_missing"]:
         raise SurvivalDataError(
             f"column {duration!r} has {found['d_missing']} missing duration(s); every subscriber needs a time to "
             "churn or to censoring; fill them or filter those rows explicitly"
+        )
+    if found["d_inf"]:
+        raise SurvivalDataError(
+            f"column {duration!r} has {found['d_inf']} infinite duration(s) (inf); a censored subscriber's duration "
+            "is the time observed so far, not infinity: replace inf with the follow-up time and the event with 0"
         )
     if found["d_neg"]:
         raise SurvivalDataError(

@@ -48,11 +48,20 @@ def _check_schema(source: Source, design: ExperimentDesign, stratum: str | None)
                 continue
             if source.kind(col) not in {"numeric", "boolean"}:
                 need = "0/1 or true/false values" if m.kind == "binary" and role == "column" else "numbers"
-                raise DataError(f"column {col!r} (metrics[{m.name}].{role}) holds {source.dtype(col)} values; the "
-                                f"metric needs {need}; recode it before the analysis")
+                raise DataError(f"column {col!r} (metrics[{m.name}].{role}) holds {source.dtype(col)} values"
+                                f"{source.text_hint(col)}; the metric needs {need}; recode it before "
+                                "the analysis")
     if d.assigned_at is not None and source.kind(d.assigned_at) not in {"temporal", "string"}:
         raise DataError(f"column {d.assigned_at!r} (data.assigned_at) holds {source.dtype(d.assigned_at)} values; "
                         "it needs dates (YYYY-MM-DD)")
+    if (d.assigned_at is not None and source.kind(d.assigned_at) == "string"
+            and any(m.maturity_days is not None for m in design.metrics)):
+        n_bad, example = source.unparseable_dates(d.assigned_at)
+        if n_bad:
+            raise DataError(f"column {d.assigned_at!r} (data.assigned_at) has {n_bad} value(s) that are not dates, "
+                            f"e.g. {example!r}; the maturity rule needs dates: write them as YYYY-MM-DD")
+    if d.unit is not None:
+        data_mod.check_id_type(source.dtype(d.unit), d.unit, "data.unit")
 
 
 def _total(rows: Sequence[dict[str, Any]], key: str) -> int:
@@ -81,8 +90,9 @@ def _validate_aggregates(rows: Sequence[dict[str, Any]], design: ExperimentDesig
         nulls = _total(rows, f"{m.name}__nulls")
         if nulls:
             cols = m.column + (f" or {m.covariate!r}" if m.covariate else "")
-            raise DataError(f"column {cols!r} (metric {m.name}) has {nulls} missing value(s) (NaN/null); fill or "
-                            "drop them explicitly before the analysis — missing outcomes are never dropped silently")
+            raise DataError(f"column {cols!r} (metric {m.name}) has {nulls} missing value(s) (null, NaN "
+                            "or inf); fill or drop them explicitly before the analysis — missing outcomes "
+                            "are never dropped silently")
         if m.kind == "binary":
             bad = _total(rows, f"{m.name}__bad")
             if bad:

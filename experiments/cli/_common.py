@@ -62,7 +62,16 @@ def domain_errors(func: F) -> F:
         except FileNotFoundError as exc:
             raise fail(f"file not found: {exc.filename or exc}") from None
         except PermissionError as exc:
-            raise fail(f"permission denied: {exc.filename or exc}") from None
+            raise fail(f"permission denied: {exc.filename or exc}; choose another location or fix its "
+                       "permissions") from None
+        except (IsADirectoryError, NotADirectoryError) as exc:
+            raise fail(f"{exc.filename or exc}: {exc.strerror or exc}; pass a file inside an existing folder") from None
+        except UnicodeDecodeError as exc:
+            raise fail(f"an input file is not UTF-8 text ({exc.reason} at byte {exc.start}); re-save it as "
+                       "UTF-8") from None
+        except OSError as exc:  # disk full, read-only file system, ...: the system's words, one line
+            raise fail(f"{exc.filename or 'file system'}: {exc.strerror or exc}; free the location or choose "
+                       "another one") from None
 
     return wrapper  # type: ignore[return-value]
 

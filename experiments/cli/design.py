@@ -19,6 +19,10 @@ def _fmt(x: float | None, spec: str = ",") -> str:
     return format(x, spec)
 
 
+#: more subscribers than there are people: surely a typo
+MAX_POPULATION = 10_000_000_000
+
+
 @app.command("design")
 @domain_errors
 def design_cmd(
@@ -49,6 +53,9 @@ def design_cmd(
 
     outputs = [p for p in (json_out, plot) if p is not None]
     check_writable(outputs, force)
+    if population_size is not None and not 0 < population_size <= MAX_POPULATION:
+        raise DesignError(f"--population-size: {population_size:,} is not an eligible population; give the number "
+                          f"of eligible subscribers, between 1 and {MAX_POPULATION:,}")
     population_note = ""
     if design is not None:
         from experiments.spec.models import load_design

@@ -140,6 +140,9 @@ def risk_command(
         frame, duration, event, event_value=_event_value(event_value))
     ev = model._frame(frame)["_event"].to_numpy()
     current = frame if all_rows else frame[ev == 0].reset_index(drop=True)
+    if len(current) == 0:
+        raise DesignError(f"column {event!r}: every one of the {len(frame):,} subscribers has churned, so no active "
+                          "subscriber is left to score; pass --all to score them anyway, or check --event/--event-value")
     scores = model.score(current, id_column=id_column, thresholds=(cuts[0], cuts[1]) if cuts else None)
     scores.insert(1 if id_column else 0, "tenure", current[duration].to_numpy())
     if out.suffix.lower() == ".csv":

@@ -134,12 +134,108 @@ def locate(source: str | Path, *, base_dir: str | Path | None = None) -> Locatio
                         "(relative paths are relative to the design file) or pass --data")
     suffix = path.suffix.lower()
     if path.is_dir() and not is_glob:
+        if next(path.rglob("*.parquet"), None) is None:
+            raise DataError(f"data source {str(path)!r} is a folder with no .parquet files below it; pass the "
+                            ".csv or .parquet file itself (or a folder of Parquet files)")
         return Location("parquet", path / "**" / "*.parquet")
     if suffix == ".parquet":
+        if not is_glob:
+            check_file(path, "parquet")
         return Location("parquet", path)
     if suffix in {".csv", ".tsv"} or text.endswith(".csv.gz"):
+        if not is_glob and suffix != ".gz":
+            check_file(path, "csv")
         return Location("csv", path)
     raise DataError(f"data source {str(path)!r}: unsupported file type {suffix!r}; use .parquet or .csv")
+
+
+#: bytes read from the start of a file to recognise what it really is
+_HEAD = 1 << 16
+_MAGIC = {b"PK\x03\x04": "an Excel workbook (.xlsx, a zip archive)", b"\xd0\xcf\x11\xe0": "an old Excel workbook (.xls)",
+          b"PAR1": "a Parquet file", b"\x1f\x8b": "a gzip archive", b"SQLite format": "an SQLite database"}
+
+
+def check_file(path: Path, fmt: str) -> None:
+    """Refuse, with the fix, a file that cannot be what its name says, reading only its first 64 KiB.
+
+    Catches what users often hand over: an empty (0-byte) file, an Excel workbook or Parquet file named ``.csv``, a
+    CSV in a legacy encoding (GBK/GB18030 from a Chinese Excel, or UTF-16), a CSV with a header and no rows, and a
+    ``.parquet`` that is not Parquet.
+
+    Raises
+    ------
+    DataError
+        Naming the file, what it is, and what to do.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = f.write_bytes("id,城市\\n1,北京\\n".encode("gbk"))
+    >>> check_file(f, "csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    experiments.errors.DataError: data source '...x.csv' is not UTF-8 text ...
+    """
+    if not path.is_file():
+        return
+    size = path.stat().st_size
+    if size == 0:
+        raise DataError(f"data source {str(path)!r} is empty (0 bytes); export the data again (a header row, then "
+                        "one row per unit)")
+    with open(path, "rb") as fh:
+        head = fh.read(_HEAD)
+    kind = next((what for magic, what in _MAGIC.items() if head.startswith(magic)), None)
+    if fmt == "parquet":
+        if kind != "a Parquet file":
+            found = kind or ("text" if _utf8_prefix(head)[0] else "not Parquet")
+            raise DataError(f"data source {str(path)!r} is named .parquet but is {found}; write it with "
+                            "DataFrame.to_parquet (or name a CSV file .csv)")
+        return
+    if kind is not None:
+        fix = ("save it as CSV (File > Save As > 'CSV UTF-8') or as Parquet" if "Excel" in kind
+               else "give it the matching suffix (.parquet) or export it as CSV")
+        raise DataError(f"data source {str(path)!r} is {kind}, not CSV text; {fix}")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError(f"data source {str(path)!r} is UTF-16 text, not UTF-8; re-save it as 'CSV UTF-8' "
+                        "(or iconv -f UTF-16 -t UTF-8)")
+    _, text, err = _utf8_prefix(head, complete=size <= _HEAD)
+    if err is not None:
+        line = head[:err.start].count(b"\n") + 1
+        try:
+            head[:err.start + 64].decode("gb18030")
+            guess = "it looks GBK/GB18030-encoded (a Chinese Excel or Windows export): "
+        except UnicodeDecodeError:
+            guess = ""
+        raise DataError(f"data source {str(path)!r} is not UTF-8 text (byte {head[err.start]:#04x} on line {line}); "
+                        f"{guess}re-save it as 'CSV UTF-8', e.g. iconv -f GBK -t UTF-8 in.csv > out.csv")
+    if size <= _HEAD and sum(1 for ln in text.splitlines() if ln.strip()) <= 1:
+        raise DataError(f"data source {str(path)!r} has a header row but no data rows; export the rows too, "
+                        "or check the filter that produced it")
+
+
+def _utf8_prefix(head: bytes, complete: bool = False) -> tuple[bool, str, UnicodeDecodeError | None]:
+    """Whether ``head`` is UTF-8 (a character cut at the end of a partial read is allowed)."""
+    try:
+        return True, head.decode("utf-8"), None
+    except UnicodeDecodeError as err:
+        if not complete and err.start >= len(head) - 3 and err.reason == "unexpected end of data":
+            return True, head[:err.start].decode("utf-8"), None
+        return False, "", err
+
+
+def check_id_type(dtype: str, column: str, key: str) -> None:
+    """Refuse a unit-id column read as floating point: ids beyond about 15 digits lose their last digits there.
+
+    Raises
+    ------
+    DataError
+        Naming the column and the key that names it.
+    """
+    if str(dtype).lower() in {"double", "float", "float64", "float32", "real"}:
+        raise DataError(f"column {column!r} ({key}) was read as {str(dtype).lower()} numbers: ids that long, or "
+                        "with decimals, lose digits and collide; store the ids as text (e.g. a Parquet string "
+                        "column, or a letter prefix in the CSV) or as 64-bit integers")
 
 
 def require_columns(table: ir.Table, columns: Mapping[str, str | None], source: str = "data") -> None:
@@ -238,10 +334,11 @@ def aggregate_stats(
     aggs: dict[str, Any] = {"units": table.count()}
     for m in metrics:
         y = table[m.column].cast("float64")
-        ok = y.notnull()
+        finite = ibis.literal(float("inf"))  # NaN and ±inf count as missing: NaN < inf is false in SQL engines
+        ok = y.notnull() & (y.abs() < finite)
         if m.covariate is not None:
             x = table[m.covariate].cast("float64")
-            ok = ok & x.notnull()
+            ok = ok & x.notnull() & (x.abs() < finite)
         counted = ibis.literal(True)
         if m.mature_before is not None:
             if assigned_at is None:

@@ -78,6 +78,16 @@ _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYI
                   "UBIGINT", "UHUGEINT"}
 
 
+_FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL", "FLOAT4", "FLOAT8"}
+
+
+def _missing_sql(column: str, types: dict[str, str]) -> str:
+    """``column IS NULL``, and for floating-point columns also NaN and ±inf (not numbers a mean can use)."""
+    if types[column].upper() in _FLOAT_TYPES:
+        return f"({_ident(column)} IS NULL OR NOT isfinite({_ident(column)}))"
+    return f"{_ident(column)} IS NULL"
+
+
 def _metric_sql(m: MetricColumns, assigned_at: str | None, types: dict[str, str]) -> list[str]:
     """Aggregate expressions of one metric, named as :func:`experiments.data.aggregate_stats` names them.
 
@@ -92,11 +102,11 @@ def _metric_sql(m: MetricColumns, assigned_at: str | None, types: dict[str, str]
     exact = col_type in _INTEGER_TYPES or col_type == "BOOLEAN"
     # a 0/1 integer column is summed as it is (exact, no cast); anything else as DOUBLE (no integer overflow in y²)
     y = _ident(m.column) if m.binary and col_type in _INTEGER_TYPES else f"CAST({_ident(m.column)} AS DOUBLE)"
-    missing = f"{_ident(m.column)} IS NULL"
+    missing = _missing_sql(m.column, types)
     x = None
     if m.covariate is not None:
         x = f"CAST({_ident(m.covariate)} AS DOUBLE)"
-        missing = f"({missing} OR {_ident(m.covariate)} IS NULL)"
+        missing = f"({missing} OR {_missing_sql(m.covariate, types)})"
     p = m.name + "__"
     out = []
     if m.mature_before is not None:
@@ -181,6 +191,39 @@ class DuckDBSource:
         """The column's type as error messages show it (``string``, ``date``, ``double`` ...)."""
         t = self._types[column]
         return "string" if _duckdb_kind(t) == "string" else t.lower()
+
+    def text_hint(self, column: str) -> str:
+        """Why a column meant to hold numbers was read as text: empty, decimal commas, or a sample value."""
+        c = _ident(column)
+        rows, present, commas, sample = self._one(
+            f"SELECT count(*), count({c}), count(*) FILTER (WHERE regexp_full_match(trim(CAST({c} AS VARCHAR)), "
+            f"'-?[0-9]+,[0-9]+')), any_value(CAST({c} AS VARCHAR)) FROM {self.relation}")
+        if not present:
+            return f" but every one of its {rows} values is missing (an empty column)"
+        if commas:
+            return (f" such as {sample!r}: {commas} value(s) use a decimal comma (a ';'-separated export from a "
+                    "European locale); write decimals with a point")
+        return f" such as {sample!r}"
+
+    def nonfinite(self, columns: Sequence[str]) -> dict[str, int]:
+        """NaN and ±inf counts of the floating-point columns among ``columns`` (one scan; others are skipped).
+
+        Only those with a non-zero count are returned.
+        """
+        floats = [c for c in dict.fromkeys(columns) if self._types.get(c, "").upper() in _FLOAT_TYPES]
+        if not floats:
+            return {}
+        row = self._one("SELECT " + ", ".join(f"count(*) FILTER (WHERE NOT isfinite({_ident(c)}))" for c in floats)
+                        + f" FROM {self.relation}")
+        return {c: int(n) for c, n in zip(floats, row, strict=True) if n}
+
+    def unparseable_dates(self, column: str) -> tuple[int, str | None]:
+        """Values of a text column that do not read as dates: their count and one example."""
+        c = _ident(column)
+        bad = f"{c} IS NOT NULL AND TRY_CAST({c} AS DATE) IS NULL"
+        n, example = self._one(f"SELECT count(*) FILTER (WHERE {bad}), any_value(CAST({c} AS VARCHAR)) "
+                               f"FILTER (WHERE {bad}) FROM {self.relation}")
+        return int(n), example
 
     def _one(self, sql: str) -> tuple[Any, ...]:
         """The single row of an aggregate query (always one row, even over an empty table)."""
@@ -275,6 +318,18 @@ class IbisSource:
     def dtype(self, column: str) -> str:
         """The column's Ibis type as error messages show it."""
         return str(self._schema[column])
+
+    def unparseable_dates(self, column: str) -> tuple[int, str | None]:
+        """Values of a text column that do not read as dates: their count and one example."""
+        col = self.table[column]
+        bad = self.table.filter(col.notnull() & col.try_cast("date").isnull())
+        n = int(bad.count().execute())
+        return n, (str(bad.limit(1)[column].execute().iloc[0]) if n else None)
+
+    def text_hint(self, column: str) -> str:
+        """Why a column meant to hold numbers is not numeric: says so when every value is missing."""
+        present = int(self.table[column].count().execute())
+        return "" if present else " but every value is missing (an empty column)"
 
     def max_date(self, column: str) -> date | None:
         """The latest value of a date/timestamp column as a date, or None for an empty table."""

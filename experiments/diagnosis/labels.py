@@ -368,6 +368,9 @@ def label_activity(
     if value is not None and src.kind(value) != "numeric":
         raise DataError(f"--value column {value!r} of {src.label} is {src.dtype(value)}, not numeric; "
                         "give the spend of each event as a number")
+    if value is not None and src.nonfinite([value]):
+        raise DataError(f"--value column {value!r} of {src.label} has {src.nonfinite([value])[value]:,} NaN or "
+                        "infinite value(s); leave an unknown spend empty and replace infinities with numbers")
     if target in src.columns or target in ACTIVITY_COLUMNS:
         raise DataError(f"--target {target!r} clashes with a column name; choose another label name")
     ts = _timestamp_expr(src, timestamp)

@@ -116,6 +116,15 @@ def require(src: DuckDBSource, columns: Sequence[str], key: str) -> None:
                             f"columns are: {', '.join(present[:30])}{' ...' if len(present) > 30 else ''}")
 
 
+def require_finite(src: DuckDBSource, columns: Sequence[str], key: str) -> None:
+    """Raise :class:`DataError` naming the first floating-point column of ``columns`` holding NaN or ±inf."""
+    bad = src.nonfinite(columns)
+    if bad:
+        col, n = next(iter(bad.items()))
+        raise DataError(f"column {col!r} ({key}) of {src.label} has {n:,} NaN or infinite value(s); leave missing "
+                        "values empty (they are then reported as missing) and replace infinities with numbers")
+
+
 # ------------------------------------------------------------------------------------------------ column plan
 
 
@@ -404,7 +413,9 @@ def profile(
     rev_sql = None
     if revenue is not None:
         require(src, [revenue], "--revenue")
+        require_finite(src, [revenue], "--revenue")
         rev_sql = _numeric_sql(src, revenue)
+    require_finite(src, chosen, "a profiled column; pass --exclude to skip it")
     plans, skipped = _plan_columns(src, chosen, y, max_levels=max_levels, count_levels=count_levels, bins=bins)
     labels = {p.info.name: p.label for p in plans}
     rows = _grouped(src, labels, [(), *((c,) for c in labels)], y, rev_sql)

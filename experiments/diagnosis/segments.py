@@ -30,7 +30,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from experiments.data.sources import DuckDBSource, _ident, _literal
-from experiments.diagnosis.profiling import _fetch, _rate, open_diagnosis_source, require, resolve_positive
+from experiments.diagnosis.profiling import (
+    _fetch,
+    _rate,
+    open_diagnosis_source,
+    require,
+    require_finite,
+    resolve_positive,
+)
 from experiments.diagnosis.results import Rate
 from experiments.errors import DataError, DesignError
 from experiments.spec.models import Condition
@@ -342,6 +349,7 @@ def _revenue(src: DuckDBSource, revenue: str | None) -> str | None:
     from experiments.diagnosis.profiling import _numeric_sql
 
     require(src, [revenue], "--revenue")
+    require_finite(src, [revenue], "--revenue")
     return _numeric_sql(src, revenue)
 
 
@@ -473,6 +481,7 @@ def fit_kmeans(src: DuckDBSource, features: list[str], *, ks: range = range(2, 9
     from experiments.diagnosis.profiling import _numeric_sql
 
     require(src, features, "--kmeans")
+    require_finite(src, features, "--kmeans")
     gen = np.random.default_rng(rng)
     xs = [_numeric_sql(src, c) for c in features]
     complete = " AND ".join(f"{x} IS NOT NULL" for x in xs)

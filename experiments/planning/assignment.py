@@ -48,7 +48,7 @@ import numpy as np
 
 from experiments.errors import DataError, DesignError, OutputExistsError, close_matches
 from experiments.planning.allocation import HASH_BITS, design_hash, fill_quotas, hash_sql, sql_ident, sql_str
-from experiments.planning.registry import open_registry, resolve_registry
+from experiments.planning.registry import RegistryLock, open_registry, resolve_registry
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -271,6 +271,9 @@ def _check_columns(table: ir.Table, design: Any, unit: str, source: str) -> None
 
 def _check_rows(table: ir.Table, unit: str, strata: Sequence[str], source: str) -> int:
     """Count rows; raise on missing or duplicate ids and missing strata values (one engine query)."""
+    from experiments.data.engine import check_id_type
+
+    check_id_type(str(table.schema()[unit]), unit, f"unit column of {source}")
     aggs = {"rows": table.count(), "units": table[unit].nunique(), "null_units": table[unit].isnull().sum()}
     for i, s in enumerate(strata):
         aggs[f"null_{i}"] = table[s].isnull().sum()
@@ -363,6 +366,17 @@ def assign(
     >>> r.counts, r.max_stratum_deviation
     ({'c': 5, 't': 5}, 0.0)
     """
+    out = Path(out)
+    # one assignment at a time per registry: from the first read of it (exclusions, kept units) to the commit
+    with RegistryLock(resolve_registry(design, out, registry)):
+        return _assign(design, out=out, population=population, salt=salt, registry=registry,
+                       keep_existing=keep_existing, assigned_at=assigned_at, force=force, memory_limit=memory_limit)
+
+
+def _assign(design: Any, *, out: Path, population: Any, salt: str | None, registry: str | Path | None,
+            keep_existing: bool | None, assigned_at: date | None, force: bool,
+            memory_limit: str | None) -> AssignmentResult:
+    """:func:`assign` under the registry's lock."""
     import pandas as pd
 
     from experiments.analysis.stats import srm_test

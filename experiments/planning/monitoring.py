@@ -306,6 +306,10 @@ def monitor(design: Any, data: Any = None, *, tuning: float | None = None,
     label = f"data {source!r}" if isinstance(source, (str, Path)) else "data"
     at = design.data.assigned_at if design.data.assigned_at in table.columns else None
     require_columns(table, {"data.arm": design.data.arm, f"metrics[{primary.name}].column": primary.column}, label)
+    ptype = table.schema()[primary.column]
+    if not (ptype.is_numeric() or ptype.is_boolean()):
+        raise DataError(f"{label}: column {primary.column!r} (metrics[{primary.name}].column) holds {ptype} values; "
+                        f"the metric needs {'0/1 values' if binary else 'numbers'}; recode it before monitoring")
     by: list[str] = []
     if at is not None:
         table = table.mutate(monitor_look_day=table[at].cast("date"))

@@ -284,7 +284,8 @@ def make_problem(
     if not 0 < power < 1:
         raise DesignError(f"power.power: {power!r} is outside (0, 1); use e.g. 0.8")
     if not (isinstance(mde, (int, float)) and math.isfinite(mde) and mde > 0):
-        raise DesignError(f"power.mde: {mde!r} must be a positive number; give its sign with the metric's direction")
+        raise DesignError(f"power.mde (--mde): {mde!r} must be a finite positive number, e.g. 0.02; give its sign "
+                          "with the metric's direction")
     if isinstance(allocation, int):
         alloc = equal_allocation(allocation, control)
     else:
@@ -301,7 +302,8 @@ def make_problem(
         raise DesignError(f"control {ctrl!r} is not one of the arms {list(alloc)}")
     if kind == "binary":
         if not 0 < baseline < 1:
-            raise DesignError(f"power.baseline: {baseline!r} is not a rate in (0, 1) for a binary metric")
+            raise DesignError(f"power.baseline (--baseline): {baseline!r} is not a rate in (0, 1) for a binary "
+                              "metric; give the control arm's expected rate, e.g. 0.16")
         if relative and mde >= 1 and direction == "decrease":
             raise DesignError(f"power.mde: a relative decrease of {mde!r} would take the rate to or below 0")
     elif sd is None or not sd > 0:
@@ -529,15 +531,18 @@ def mde_at(prob: PowerProblem, n_total: float) -> float:
     def gap(d: float) -> float:
         return min(power_at(prob, n_total, sign * d).values()) - prob.power
 
+    lo = 1e-12
+    if gap(lo) >= 0:  # a population so large that any effect above the solver's resolution is detectable
+        return lo
     if prob.kind == "continuous":
         hi = 1.0
         while gap(hi) < 0:
             hi *= 2
-        return float(optimize.brentq(gap, 1e-12, hi, xtol=1e-12))
+        return float(optimize.brentq(gap, lo, hi, xtol=1e-12))
     hi = (1 - prob.baseline if sign > 0 else prob.baseline) - 1e-12
     if gap(hi) < 0:
         return math.nan
-    return float(optimize.brentq(gap, 1e-12, hi, xtol=1e-12))
+    return float(optimize.brentq(gap, lo, hi, xtol=1e-12))
 
 
 def power_curve(prob: PowerProblem, *, n_max: float, points: int = 60, mark: float | None = None) -> Any:

@@ -7,6 +7,8 @@ replaces its rows. :func:`experiments.planning.assignment.assign` writes it; the
 from __future__ import annotations
 
 import json
+import os
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +40,72 @@ CREATE TABLE IF NOT EXISTS {db}.runs (
 CREATE TABLE IF NOT EXISTS {db}.assignments (
     design_id INTEGER, unit_int BIGINT, unit_str VARCHAR, arm UTINYINT, assigned_at DATE);
 """
+
+
+class RegistryLock:
+    """An exclusive OS lock (``flock``) on ``<registry>.lock``, held by one ``assign`` run from its first read of the
+    registry to its commit.
+
+    A second run against the same registry fails at once with :class:`DataError` naming the holder's pid, instead of
+    computing exclusions from a registry that is about to change. The lock file is removed on release; the kernel
+    drops the lock itself when a process dies (even by SIGKILL), so a leftover file never blocks the next run.
+    """
+
+    def __init__(self, registry: Path) -> None:
+        self.path = registry.with_name(registry.name + ".lock")
+        self._fd: int | None = None
+        self._made: list[Path] = []
+
+    def acquire(self) -> RegistryLock:
+        import fcntl
+
+        p = self.path.parent
+        while not p.exists() and p != p.parent:  # folders made for the lock go again on release, if still empty
+            self._made.append(p)
+            p = p.parent
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+                os.close(fd)
+                registry = str(self.path)[: -len(".lock")]
+                raise DataError(f"assignment registry {registry!r} is in use by another `retention assign` "
+                                f"({holder}); wait for it to finish and run this assignment again") from None
+            try:  # the holder may have removed the file between our open and our lock: lock the current file
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        os.pwrite(fd, f"pid {os.getpid()}, since {stamp}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)  # while still holding the lock: nobody can have locked this file
+        finally:
+            os.close(self._fd)
+            self._fd = None
+            for folder in self._made:
+                try:
+                    folder.rmdir()
+                except OSError:  # the run wrote its outputs there
+                    break
+
+    def __enter__(self) -> RegistryLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 def open_registry(con: Any, path: Path, read_only: bool) -> bool:

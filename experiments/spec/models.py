@@ -403,10 +403,15 @@ def load_design(path: str | Path) -> Any:
     'control'
     """
     p = Path(path)
+    if p.is_dir():
+        raise DesignError(f"design file {str(p)!r} is a folder, not a file; pass the path of a .yaml design")
     if not p.is_file():
         raise DesignError(f"design file {str(p)!r} does not exist; pass the path of a .yaml design")
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise DesignError(f"{p}: not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start}); "
+                          "re-save the design file as UTF-8") from None
     except yaml.constructor.ConstructorError as err:
         raise DesignError(
             f"{p}: line {err.problem_mark.line + 1 if err.problem_mark else '?'}: tag not allowed "

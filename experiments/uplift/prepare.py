@@ -130,6 +130,10 @@ def _encode_features(frame: pd.DataFrame, features: Sequence[str]) -> tuple[np.n
             raise DataError(f"feature column {f!r} is constant ({s.iloc[0]!r} in every row) and cannot explain "
                             "who benefits; remove it from uplift.features")
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            inf = int(np.isinf(s.to_numpy(dtype=float)).sum())
+            if inf:
+                raise DataError(f"feature column {f!r} has {inf} infinite values (inf/-inf); replace them with "
+                                "numbers or missing-value handling before the uplift analysis")
             plan.append((f, None))
             names.append(f)
         elif pd.api.types.is_datetime64_any_dtype(s):

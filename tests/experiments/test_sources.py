@@ -149,7 +149,7 @@ def test_column_kinds_and_types_for_messages():
 
 def test_unreadable_and_unknown_sources_are_clear_errors(tmp_path):
     (tmp_path / "broken.parquet").write_text("not parquet")
-    with pytest.raises(DataError, match="cannot read .*broken.parquet"):
+    with pytest.raises(DataError, match="broken.parquet. is named .parquet but is text"):
         open_source(tmp_path / "broken.parquet")
     with pytest.raises(DataError, match="unsupported file type '.xlsx'"):
         (tmp_path / "x.xlsx").write_text("")
