@@ -10,13 +10,20 @@ Whole processes on the same file, in the same run:
     all statistics, results.json; once with ``data.unit`` (the exact duplicate-id check, a second scan of the id
     column) and once without (exactly the sums of (b)).
 
-Usage: ``python benchmarks/bench_analyze.py [--rows 10000000] [--repeat 3]``.
+Then the cost split of issue 19 (``--split 10000000 50000000``): per size, (e) in one process, ``analyze(design)``
+(no unit column: exactly the sums of (b), plus validation and all statistics) against the bare DuckDB query of (b)
+on a fresh connection, interleaved, medians (target ≤ 1.15×); and (f) the whole ``retention analyze --timings``
+process against the bare DuckDB process (target ≤ 1.3× at 50M rows), with the start-up / design / work / output
+split that ``--timings`` reports.
+
+Usage: ``python benchmarks/bench_analyze.py [--rows 10000000] [--repeat 3] [--split ROWS ...] [--json OUT]``.
 Data goes to ``benchmarks/data/`` (git-ignored).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -100,16 +107,89 @@ def generate(path: Path, rows: int, seed: int = 1) -> None:
     writer.close()
 
 
+SUMS_SQL = DUCKDB_SCRIPT.split('print(con.execute(f\'\'\'', 1)[1].split("\'\'\').fetchall())")[0]
+
+
+def in_process(data: Path, design_path: Path, repeat: int) -> dict:
+    """(e): ``analyze`` and the bare DuckDB query alternately in this process; medians and their ratio."""
+    import time
+
+    import duckdb
+
+    from experiments.analysis.experiment import analyze
+    from experiments.spec.models import load_design
+
+    design = load_design(design_path)
+    sql = SUMS_SQL.replace("{sys.argv[1]}", str(data))
+    ours, bare = [], []
+    analyze(design)  # warm: the OS file cache and the lazy imports of the first call
+    for _ in range(repeat):
+        t = time.perf_counter()
+        duckdb.connect().execute(sql).fetchall()
+        bare.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        analyze(design)
+        ours.append(time.perf_counter() - t)
+    med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+    return {"analyze_s": med(ours), "duckdb_s": med(bare), "ratio": med(ours) / med(bare)}
+
+
+def split(rows: int, repeat: int) -> dict:
+    """(e) and (f) at ``rows`` rows; returns the figures (also printed)."""
+    data = ensure(rows)
+    py = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        design = Path(tmp) / "design.yaml"
+        design.write_text(DESIGN.replace("SOURCE", str(data)).replace("UNIT", ""))
+        e = json.loads(measure([py, __file__, "--_inprocess", str(data), str(design), "--repeat",
+                                str(max(repeat, 5))]).stdout)
+        whole = {"ours": [], "duckdb": []}
+        for _ in range(repeat):
+            whole["duckdb"].append(measure([py, "-c", DUCKDB_SCRIPT, str(data)]))
+            whole["ours"].append(measure([py, "-m", "experiments", "analyze", str(design), "--out", f"{tmp}/o",
+                                          "--force", "--timings"]))
+        med = {k: sorted(v, key=lambda r: r.seconds)[len(v) // 2] for k, v in whole.items()}
+        timings = json.loads((Path(tmp) / "o" / "results.json").read_text())["timings"]
+    out = {"rows": rows, "in_process": e, "process_s": med["ours"].seconds, "duckdb_process_s": med["duckdb"].seconds,
+           "process_ratio": med["ours"].seconds / med["duckdb"].seconds, "peak_mb": med["ours"].peak_mb,
+           "duckdb_peak_mb": med["duckdb"].peak_mb, "timings_last_run": timings,
+           "load_average": os.getloadavg()[0]}
+    print(f"\n{rows:,} rows, cost split (load average {out['load_average']:.1f}):")
+    print(f"  (e) in process: analyze {e['analyze_s']:.3f} s vs bare DuckDB query {e['duckdb_s']:.3f} s = "
+          f"{e['ratio']:.2f}× (target ≤ 1.15×)")
+    print(f"  (f) whole process: retention analyze {out['process_s']:.2f} s vs bare DuckDB process "
+          f"{out['duckdb_process_s']:.2f} s = {out['process_ratio']:.2f}× (target ≤ 1.3× at 50M)")
+    print("      --timings of the last run: " + ", ".join(f"{k} {v:.3f} s" for k, v in timings.items()))
+    return out
+
+
+def ensure(rows: int) -> Path:
+    data = HERE / "data" / f"analyze_{rows}.parquet"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    if not data.exists():
+        print(f"generating {rows:,} rows → {data}", flush=True)
+        generate(data, rows)
+    return data
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each process, interleaved; the median is shown")
+    ap.add_argument("--split", type=int, nargs="*", default=[], metavar="ROWS",
+                    help="only the cost split (e, f) at these sizes")
+    ap.add_argument("--json", type=Path, help="write the split's figures here")
+    ap.add_argument("--_inprocess", nargs=2, metavar=("DATA", "DESIGN"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    data = HERE / "data" / f"analyze_{args.rows}.parquet"
-    data.parent.mkdir(parents=True, exist_ok=True)
-    if not data.exists():
-        print(f"generating {args.rows:,} rows → {data}", flush=True)
-        generate(data, args.rows)
+    if args._inprocess:
+        print(json.dumps(in_process(Path(args._inprocess[0]), Path(args._inprocess[1]), args.repeat)))
+        return
+    if args.split:
+        figures = [split(n, args.repeat) for n in args.split]
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=1))
+        return
+    data = ensure(args.rows)
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         with_unit, no_unit = Path(tmp) / "design.yaml", Path(tmp) / "design_no_unit.yaml"

@@ -9,7 +9,10 @@ PY=${PYTHON:-python3}
 # System parts used for real by the tests: Chromium (reports are opened in a headless browser) and Java (Spark).
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+# Spark 4 needs Java 17+: an older java on PATH counts as missing (experiments/data/engines.py says the same)
+java_major=$( (java -version 2>&1 || true) | sed -n 's/.*version "\([0-9]*\)\.\{0,1\}\([0-9]*\).*/\1 \2/p' | head -1 \
+  | awk '{print ($1 == 1) ? $2 : $1}')
+[ "${java_major:-0}" -ge 17 ] 2>/dev/null || need+=(default-jre-headless)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

@@ -10,10 +10,10 @@ import pytest
 
 @pytest.fixture(scope="session")
 def spark_session(tmp_path_factory):
-    """A real local Spark session (1 core, no UI), its warehouse in a temporary folder; stopped at the end."""
+    """A real local Spark session (2 cores, no UI), its warehouse in a temporary folder; stopped at the end."""
     from pyspark.sql import SparkSession
 
-    spark = (SparkSession.builder.master("local[1]").appName("retention-tests")
+    spark = (SparkSession.builder.master("local[2]").appName("retention-tests")
              .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
              .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse")))
              .config("spark.driver.memory", "1g").getOrCreate())

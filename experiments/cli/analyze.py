@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from experiments.cli._common import console, domain_errors, parse_date_option
+from experiments.cli._common import console, domain_errors, err_console, parse_date_option
 from experiments.cli.app import app
 from experiments.data.io import to_json, write_outputs
 
@@ -20,6 +20,20 @@ def _load_experiment(design_path: Path):
         raise DesignError(f"{design_path}: kind {design.kind!r} is not an experiment; "
                           f"use the command for that kind (e.g. retention {design.kind})")
     return design
+
+
+def _process_age() -> float | None:
+    """Seconds since this process started (Linux ``/proc``; None elsewhere): interpreter start-up plus imports."""
+    import os
+
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
 
 
 @app.command()
@@ -59,13 +73,22 @@ def analyze(
     as_of: str | None = typer.Option(None, "--as-of", help="Observation date YYYY-MM-DD (overrides data.as_of)."),
     segments: Path | None = typer.Option(None, "--segments", help="Rule file: also analyze per segment."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
+    timings: bool = typer.Option(False, "--timings",
+                                 help="Print start-up (interpreter, imports), design, work and output seconds "
+                                      "and add them to results.json."),
 ) -> None:
     """Analyze a randomised experiment: SRM, per-arm rates, χ², comparisons with corrections, guardrails, CUPED."""
+    import time
+
+    started = _process_age() if timings else None
+    t0 = time.perf_counter()
     from experiments.analysis.experiment import analyze as run
     from experiments.analysis.section import print_experiment
 
+    t1 = time.perf_counter()
     design = _load_experiment(design_path)
     when = parse_date_option(as_of, "--as-of")
+    t2 = time.perf_counter()
     target = out / "results.json"
     from experiments.data.io import check_writable
 
@@ -77,10 +100,19 @@ def analyze(
         result = breakdown.overall
     else:
         breakdown, result = None, run(design, data, as_of=when)
+    t3 = time.perf_counter()
     print_experiment(result, console)
     payload = result.to_dict()
     if breakdown is not None:
         print_breakdown(breakdown, console)
         payload["segments"] = breakdown.to_dict()
+    if timings:
+        split = {"startup": (started or 0.0) + (t1 - t0), "design": t2 - t1, "work": t3 - t2,
+                 "output": time.perf_counter() - t3}
+        payload["timings"] = {k: round(v, 4) for k, v in split.items()}
     write_outputs({target: to_json(payload)}, force)
     console.print(f"wrote {target}")
+    if timings:
+        err_console.print("timings: start-up {startup:.3f} s (interpreter and imports), design {design:.3f} s "
+                          "(read and validate), work {work:.3f} s (engine and statistics), output {output:.3f} s"
+                          .format(**split))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from experiments.data.engines import EngineTable, open_engine_table, parse_engine_url, unsupported_scheme
 from experiments.errors import DataError, close_matches
 
 if TYPE_CHECKING:
@@ -34,9 +35,10 @@ def open_table(source: Any, *, base_dir: str | Path | None = None) -> ir.Table:
 
     Parameters
     ----------
-    source : str, Path, pandas.DataFrame or ibis Table
-        ``*.parquet``, ``*.csv`` (a glob is allowed), ``duckdb:///path/to.db?table=name``, a DataFrame (registered on
-        an in-memory DuckDB, not copied or modified) or an Ibis table, returned unchanged.
+    source : str, Path, EngineTable, pandas.DataFrame or ibis Table
+        ``*.parquet``, ``*.csv`` (a glob is allowed), ``duckdb:///path/to.db?table=name``, ``spark://MASTER/db.table``,
+        ``sqlite:///path.db?table=name`` or a design's ``engine:`` table (:mod:`experiments.data.engines`), a
+        DataFrame (registered on an in-memory DuckDB, not copied or modified) or an Ibis table, returned unchanged.
     base_dir : str or Path, optional
         Folder that relative paths are resolved against (the design file's folder).
 
@@ -60,6 +62,9 @@ def open_table(source: Any, *, base_dir: str | Path | None = None) -> ir.Table:
         return source
     if isinstance(source, pd.DataFrame):
         return _duckdb().create_table(ibis.util.gen_name("frame"), source, temp=True)
+    engine = engine_table(source, base_dir=base_dir)
+    if engine is not None:
+        return open_engine_table(engine)
     where = locate(source, base_dir=base_dir)
     if where.format == "duckdb":
         con = ibis.duckdb.connect(str(where.path), read_only=True)
@@ -74,6 +79,23 @@ def open_table(source: Any, *, base_dir: str | Path | None = None) -> ir.Table:
         return con.read_csv(str(where.path))
     except Exception as exc:  # the engine's own message says what is wrong with the file
         raise DataError(f"cannot read {str(where.path)!r}: {str(exc).splitlines()[0]}") from None
+
+
+def engine_table(source: Any, *, base_dir: str | Path | None = None) -> EngineTable | None:
+    """The engine table ``source`` names (``spark://``, ``sqlite://``, an ``engine:`` block), or None for a file.
+
+    Examples
+    --------
+    >>> engine_table("spark://local[2]/db.outcomes").table
+    'db.outcomes'
+    >>> engine_table("outcomes.parquet") is None
+    True
+    """
+    if isinstance(source, EngineTable):
+        return source
+    if isinstance(source, str) and source.startswith(("spark://", "sqlite://")):
+        return parse_engine_url(source, base_dir=base_dir)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +144,11 @@ def locate(source: str | Path, *, base_dir: str | Path | None = None) -> Locatio
         if not path.exists():
             raise DataError(f"DuckDB database {str(path)!r} does not exist; check the source URL")
         return Location("duckdb", path, table)
+    if text.startswith(("spark://", "sqlite://")) or isinstance(source, EngineTable):
+        raise DataError(f"source {text!r}: this step reads files and DuckDB tables only; export the table to "
+                        "Parquet (or a DuckDB file) and pass its path")
     if "://" in text:
-        raise DataError(f"source {text!r}: scheme not supported; use a .parquet or .csv path, "
-                        "duckdb:///path/to.db?table=name, or pass an Ibis table (e.g. from ibis.pyspark)")
+        raise unsupported_scheme(text)
     path = Path(text).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = Path(base_dir) / path

@@ -22,7 +22,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from experiments.data.engine import BITMAP_MAX_RANGE, MetricColumns, locate
+from experiments.data.engine import BITMAP_MAX_RANGE, MetricColumns, engine_table, locate
+from experiments.data.engines import open_engine_table
 from experiments.errors import DataError, close_matches
 
 if TYPE_CHECKING:
@@ -368,10 +369,11 @@ def open_source(source: Any, *, base_dir: str | Path | None = None) -> Source:
 
     Parameters
     ----------
-    source : str, Path, pandas.DataFrame or ibis Table
+    source : str, Path, EngineTable, pandas.DataFrame or ibis Table
         ``*.parquet`` (a folder or glob too), ``*.csv``/``*.tsv``/``*.csv.gz``, ``duckdb:///path/to.db?table=name``
         and DataFrames are read by DuckDB directly (a DataFrame is scanned in place, not copied or modified); an
-        Ibis table is aggregated on its own backend (DuckDB, Spark, ...).
+        Ibis table, ``spark://MASTER/db.table``, ``sqlite:///path.db?table=name`` or a design's ``engine:`` table
+        is aggregated on its own backend (Spark, SQLite, ...).
     base_dir : str or Path, optional
         Folder that relative paths are resolved against (the design file's folder).
 
@@ -393,6 +395,9 @@ def open_source(source: Any, *, base_dir: str | Path | None = None) -> Source:
         con = _connect()
         con.register("frame", source)
         return DuckDBSource(con, "frame", "the DataFrame")
+    engine = engine_table(source, base_dir=base_dir)
+    if engine is not None:  # Spark, SQLite: the sums run there, through Ibis
+        return IbisSource(open_engine_table(engine), str(engine))
     where = locate(source, base_dir=base_dir)
     if where.format == "duckdb":
         import duckdb

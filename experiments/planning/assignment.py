@@ -36,6 +36,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Sequence
@@ -156,6 +157,7 @@ class AssignmentResult:
     run_id: str = ""
     control: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    engine_table: str | None = None
 
     @property
     def max_stratum_deviation(self) -> float:
@@ -175,6 +177,7 @@ class AssignmentResult:
             "units": self.units, "counts": dict(self.counts), "srm_p_value": self.srm_p_value,
             "excluded": self.excluded, "kept": self.kept, "output": str(self.output) if self.output else None,
             "registry": str(self.registry) if self.registry else None, "run_id": self.run_id,
+            "engine_table": self.engine_table,
             "max_stratum_deviation": self.max_stratum_deviation,
             "balance": self.balance.to_dict(orient="records"),
         }
@@ -398,12 +401,17 @@ def _assign(design: Any, *, out: Path, population: Any, salt: str | None, regist
     unit = spec.unit if spec is not None else "subscriber_id"
     label = f"population {source!r}" if isinstance(source, (str, Path)) else "population"
     table = open_table(source, base_dir=base)
-    con_ibis = table.get_backend()
-    if getattr(con_ibis, "name", "") != "duckdb":
-        raise DataError(f"{label}: assignment runs on DuckDB; pass a file, a DuckDB URL or a DuckDB-backed table")
-    con = con_ibis.con
-    _check_columns(table, design, unit, label)
     conditions = spec.eligibility if spec is not None else []
+    engine_source = None
+    if getattr(table.get_backend(), "name", "") != "duckdb":  # Spark, SQLite: filter there, hash in DuckDB
+        _check_columns(table, design, unit, label)
+        engine_source = table
+        table = _engine_to_duckdb(table, design, unit, conditions, label)
+        conditions = []
+        target = engine_assignment_table(design, source)
+        _refuse_existing_engine_table(engine_source, target, force)
+    con = table.get_backend().con
+    _check_columns(table, design, unit, label)
     eligible = table.filter(eligibility_filter(table, conditions, label)) if conditions else table
     strata = list(design.strata)
     covariates = list(spec.covariates) if spec is not None else []
@@ -598,8 +606,74 @@ def _assign(design: Any, *, out: Path, population: Any, salt: str | None, regist
             with contextlib.suppress(Exception):
                 con.execute(f"SET {k} = {sql_str(str(v).lower()) if isinstance(v, bool) else sql_str(str(v))}")
         _rmtree(tmp_dir)
+    written = None
+    if engine_source is not None:  # the population lives in an engine: the assignment goes back there as a table
+        from experiments.data.engines import write_engine_table
+
+        written = write_engine_table(engine_source, _read_output(out), target, force=force)
     return AssignmentResult(design.name, dhash, salt, method, units, {a: int(arm_counts.get(a, 0)) for a in arms},
-                            strata_df, balance, srm.p_value, excluded, kept, out, reg_path, run_id, design.control)
+                            strata_df, balance, srm.p_value, excluded, kept, out, reg_path, run_id, design.control,
+                            engine_table=written)
+
+
+def engine_assignment_table(design: Any, source: Any) -> str:
+    """Name of the engine table an assignment is written to: ``assignment.table``, else ``<db>.<name>_assignment``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> engine_assignment_table(NS(name="flow-pack", assignment=NS(table=None)), "spark://local[2]/crm.population")
+    'crm.flow_pack_assignment'
+    """
+    chosen = getattr(design.assignment, "table", None)
+    if chosen:
+        return chosen
+    text = str(source)
+    table = text.split("?", 1)[0].rsplit("/", 1)[-1] if "://" in text else ""
+    db = table.rpartition(".")[0] if table else ""
+    name = re.sub(r"\W", "_", design.name).strip("_") + "_assignment"
+    return f"{db}.{name}" if db else name
+
+
+def _refuse_existing_engine_table(table: Any, name: str, force: bool) -> None:
+    from experiments.data.engines import split_table
+
+    backend = table.get_backend()
+    db, short = split_table(name)
+    if getattr(backend, "name", "") == "pyspark":
+        exists = backend._session.catalog.tableExists(name)
+    else:
+        exists = short in (backend.list_tables(database=db) if db else backend.list_tables())
+    if exists and not force:
+        raise OutputExistsError(f"engine table {name!r} already exists; pass --force to replace it or set "
+                                "assignment.table to another name")
+
+
+def _engine_to_duckdb(table: ir.Table, design: Any, unit: str, conditions: Sequence[Any], label: str) -> ir.Table:
+    """The eligible units of an engine table, with only the columns assignment needs, streamed into DuckDB.
+
+    Eligibility runs in the engine; the ids, strata and covariates come over as Arrow batches (one pass, bounded
+    memory on the Python side) into an in-memory DuckDB table, where they are hashed exactly as a file is.
+    """
+    import ibis
+
+    eligible = table.filter(eligibility_filter(table, conditions, label)) if conditions else table
+    covs = list(design.population.covariates) if design.population is not None else []
+    cols = list(dict.fromkeys([unit, *design.strata, *covs]))
+    reader = eligible.select(cols).to_pyarrow_batches()
+    duck = ibis.duckdb.connect()
+    duck.raw_sql("SET enable_progress_bar = false")
+    duck.con.register("__population_stream", reader)
+    duck.con.execute("CREATE TABLE __population AS SELECT * FROM __population_stream")
+    duck.con.unregister("__population_stream")
+    return duck.table("__population")
+
+
+def _read_output(out: Path) -> Any:
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    return pq.read_table(out) if out.suffix.lower() == ".parquet" else pcsv.read_csv(out)
 
 
 def _covariate_stats(con: Any, covariates: Sequence[str], table: ir.Table, arms: Sequence[str]) -> pd.DataFrame:

@@ -48,6 +48,73 @@ class ArmSpec(_Model):
     cost: Cost = Cost()
 
 
+class EngineSpec(_Model):
+    """The engine a design's tables live in (``engine:``): today a Spark session and catalogue.
+
+    With an ``engine`` block every source of the design that is not a URL (``data.source``,
+    ``population.source``) names a table of that engine, and ``data.source`` defaults to ``table``. Each is turned
+    into a ``spark://MASTER/db.table?spark.key=value`` URL when the design is read (:func:`engine_url`); an empty
+    ``master`` leaves it to the environment (``SPARK_REMOTE``, ``PYSPARK_SUBMIT_ARGS``, ``$SPARK_HOME``'s
+    ``spark-defaults.conf``).
+    """
+
+    kind: Literal["spark"] = "spark"
+    master: str | None = None
+    conf: dict[str, str | int | float | bool] = {}
+    table: str | None = None
+
+    @field_validator("conf")
+    @classmethod
+    def _spark_keys(cls, conf: dict[str, Any]) -> dict[str, Any]:
+        bad = [k for k in conf if not k.startswith("spark.")]
+        if bad:
+            raise ValueError(f"conf key {bad[0]!r} is not a Spark setting; keys start with 'spark.' "
+                             "(e.g. spark.sql.shuffle.partitions)")
+        return conf
+
+
+def engine_url(engine: dict[str, Any] | EngineSpec, table: str) -> str:
+    """The ``spark://`` URL of ``table`` in ``engine``.
+
+    Examples
+    --------
+    >>> engine_url({"kind": "spark", "master": "local[2]", "conf": {"spark.sql.shuffle.partitions": 4}}, "db.t")
+    'spark://local[2]/db.t?spark.sql.shuffle.partitions=4'
+    >>> engine_url({"kind": "spark"}, "t")
+    'spark:///t'
+    """
+    from urllib.parse import quote, urlencode
+
+    spec = engine if isinstance(engine, EngineSpec) else EngineSpec.model_validate(engine)
+    master = (spec.master or "").removeprefix("spark://")
+    conf = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in spec.conf.items()}
+    return f"spark://{master}/{quote(table, safe='.')}" + (f"?{urlencode(conf)}" if conf else "")
+
+
+def _engine_sources(raw: Any) -> Any:
+    """Before validation: with an ``engine`` block, sources that are not URLs become that engine's table URLs."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("engine"), dict):
+        return raw
+    try:
+        engine = EngineSpec.model_validate(raw["engine"])
+    except ValidationError:
+        return raw  # the model's own validation reports it as engine.<key>
+    raw = dict(raw)
+    for section in ("data", "population"):
+        part = raw.get(section)
+        if not isinstance(part, dict):
+            continue
+        part = dict(part)
+        src = part.get("source", engine.table if section == "data" else None)
+        if src is None and section == "data":
+            raise ValueError("data.source is missing and engine.table is not given; name the table in "
+                             "engine.table (e.g. table: db.outcomes)")
+        if isinstance(src, str) and "://" not in src:
+            part["source"] = engine_url(engine, src)
+        raw[section] = part
+    return raw
+
+
 class DataSpec(_Model):
     """Where the outcomes are and which columns play which part."""
 
@@ -152,6 +219,7 @@ class AssignmentSpec(_Model):
     method: AssignMethod = "stratified"
     registry: str | None = None
     keep_existing: bool = False
+    table: str | None = None  # engine table the assignment is written to when the population lives in an engine
 
 
 class PowerSpec(_Model):
@@ -230,7 +298,13 @@ class ExperimentDesign(_Model):
     assignment: AssignmentSpec = AssignmentSpec()
     power: PowerSpec | None = None
     uplift: UpliftSpec | None = None
+    engine: EngineSpec | None = None
     path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _engine(cls, raw: Any) -> Any:
+        return _engine_sources(raw)
 
     @field_validator("arms")
     @classmethod
@@ -316,7 +390,13 @@ class DidDesign(_Model):
     data: DidData
     analysis: DidAnalysis = DidAnalysis()
     value_per_subscriber: float | None = Field(None, ge=0)
+    engine: EngineSpec | None = None
     path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _engine(cls, raw: Any) -> Any:
+        return _engine_sources(raw)
 
     def resolve(self, location: str) -> str:
         """Resolve a source location relative to the design file's folder."""
@@ -340,10 +420,10 @@ def resolve_location(location: str, base: Path) -> str:
     """
     if "://" in location:
         scheme, rest = location.split("://", 1)
-        if scheme == "duckdb" and rest and not rest.startswith("/"):
+        if scheme in ("duckdb", "sqlite") and rest and not rest.startswith("/"):
             path, _, query = rest.partition("?")
             resolved = (base / path).resolve()
-            return f"duckdb://{resolved}" + (f"?{query}" if query else "")
+            return f"{scheme}://{resolved}" + (f"?{query}" if query else "")
         return location
     p = Path(location).expanduser()
     return str(p if p.is_absolute() else (base / p).resolve())

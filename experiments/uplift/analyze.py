@@ -169,6 +169,29 @@ def _analyze_uplift(design: ExperimentDesign, data: Any, *, rng: np.random.Gener
                         notes=notes, seconds=seconds)
 
 
+#: On an engine other than DuckDB, rows are thinned in the engine to about this many times ``uplift.max_rows``
+#: before they come to Python (where exactly ``max_rows`` are then drawn): Python never holds the whole table.
+ENGINE_OVERSAMPLE = 2
+
+
+def _engine_sample(table: Any, unit: str | None, max_rows: int | None, value: Any) -> Any:
+    """``table``, or on Spark/another engine a hash-of-unit Bernoulli thinning of it to ~2 × ``max_rows`` rows.
+
+    The thinning is deterministic (the engine's hash of the unit id) and runs in the engine; DuckDB tables and
+    designs without ``uplift.max_rows`` or ``data.unit`` are returned unchanged (all rows come over).
+    """
+    backend = getattr(table.get_backend(), "name", "duckdb")
+    if backend == "duckdb" or max_rows is None or unit is None or unit not in table.columns or \
+            (value is not None and not isinstance(value, str)):
+        return table
+    n = int(table.count().execute())
+    if n <= ENGINE_OVERSAMPLE * max_rows:
+        return table
+    scale = 1 << 20
+    keep = int(scale * ENGINE_OVERSAMPLE * max_rows / n) + 1
+    return table.filter((table[unit].hash() % scale).abs() < keep)
+
+
 def _load_frame(design: ExperimentDesign, data: Any, spec: UpliftSpec, value: Any) -> pd.DataFrame:
     """The needed columns as a pandas frame (a DataFrame passed in is not copied wholesale or modified)."""
     cols = [design.data.arm, *spec.features, *spec.segments]
@@ -196,7 +219,7 @@ def _load_frame(design: ExperimentDesign, data: Any, spec: UpliftSpec, value: An
         base = design.path.parent if design.path and data is None else None
         table = open_table(source, base_dir=base)
         require_columns(table, {f"uplift column {c}": c for c in cols})
-        frame = table.select(*cols).to_pandas()
+        frame = _engine_sample(table, design.data.unit, spec.max_rows, value).select(*cols).to_pandas()
     missing = [c for c in cols if c not in frame.columns]
     if missing:
         c = missing[0]
