@@ -322,9 +322,15 @@ class IbisSource:
 
     def unparseable_dates(self, column: str) -> tuple[int, str | None]:
         """Values of a text column that do not read as dates: their count and one example."""
+        from ibis.common.exceptions import OperationNotDefinedError
+
         col = self.table[column]
-        bad = self.table.filter(col.notnull() & col.try_cast("date").isnull())
-        n = int(bad.count().execute())
+        try:
+            bad = self.table.filter(col.notnull() & col.try_cast("date").isnull())
+            n = int(bad.count().execute())
+        except OperationNotDefinedError:  # SQLite has no TRY_CAST; its date() gives NULL for text it cannot read
+            bad = self.table.filter(col.notnull() & col.cast("date").isnull())
+            n = int(bad.count().execute())
         return n, (str(bad.limit(1)[column].execute().iloc[0]) if n else None)
 
     def text_hint(self, column: str) -> str:
