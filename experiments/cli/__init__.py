@@ -49,10 +49,41 @@ def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _raise_interrupted)
     try:
-        app()
+        code = _run_app()
     except Interrupted as exc:
         for sig in (signal.SIGINT, signal.SIGTERM):  # a second signal during the exit is not an error to report
             signal.signal(sig, signal.SIG_IGN)
         name = signal.Signals(exc.signum).name
         sys.stderr.write(f"error: interrupted by {name}; the run stopped and wrote no partial output\n")
         sys.exit(128 + exc.signum)
+    sys.exit(code)
+
+
+def _run_app() -> int:
+    """Run the app with click's own error display turned off, so a usage error (a missing option, a bad value, an
+    unknown command) is one line on stderr with exit code 2, like every other error of the CLI, instead of a box."""
+    import sys
+
+    try:  # Typer >= 0.22 vendors click as typer._click and raises its exceptions (Abort is typer's own)
+        from typer import Abort
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - older Typer on the real click
+        from click import Abort, exceptions
+
+    try:
+        rv = app(standalone_mode=False)
+    except exceptions.NoArgsIsHelpError as exc:  # bare `retention` or `retention GROUP`: the help, exit 2
+        exc.show()
+        return 2
+    except exceptions.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "retention"
+        message = " ".join(exc.format_message().split())
+        sys.stderr.write(f"error: {message} (see '{where} --help')\n")
+        return 2
+    except exceptions.ClickException as exc:
+        sys.stderr.write(f"error: {' '.join(exc.format_message().split())}\n")
+        return exc.exit_code
+    except Abort:
+        sys.stderr.write("error: aborted\n")
+        return 1
+    return rv if isinstance(rv, int) else 0

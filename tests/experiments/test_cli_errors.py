@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 from experiment_factories import make_frame
 from typer.testing import CliRunner
@@ -163,3 +165,21 @@ def test_real_process_exit_code_and_single_line(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("argv,names", [
+    (["did", "--data", "x.csv"], "--json"),                      # a missing option
+    (["design", "--baseline", "abc"], "--baseline"),             # a value of the wrong type
+    (["analyze", "--no-such-flag"], "--no-such-flag"),          # an unknown option
+    (["no-such-command"], "no-such-command"),                    # an unknown command
+])
+def test_usage_errors_are_one_line_with_exit_code_2(tmp_path, argv, names):
+    """click's usage errors come out like every other error: one line naming the option, the help to read, exit 2."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}  # this checkout's code
+    proc = subprocess.run([sys.executable, "-m", "experiments", *argv], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and names in lines[0] and "--help" in lines[0]
+    assert "Traceback" not in proc.stderr and list(tmp_path.iterdir()) == []
