@@ -14,6 +14,7 @@ from experiments.cli import demo as _demo  # noqa: F401
 from experiments.cli import simulate as _simulate  # noqa: F401
 from experiments.cli import design as _design  # noqa: F401
 from experiments.cli import analyze as _analyze  # noqa: F401
+from experiments.cli import calibrate as _calibrate  # noqa: F401
 from experiments.cli import uplift as _uplift  # noqa: F401
 from experiments.cli import survival as _survival  # noqa: F401
 from experiments.cli import did as _did  # noqa: F401
