@@ -18,6 +18,7 @@ HERE = Path(__file__).parent
 #: name -> (script, full-size arguments, quick arguments)
 BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "analyze": ("bench_analyze.py", ["--rows", "10000000"], ["--rows", "1000000"]),
+    "calibrate": ("bench_calibrate.py", ["--rows", "1000000", "--runs", "500"], ["--rows", "100000", "--runs", "100"]),
     "assign": ("bench_assign.py", ["--n", "10000000"], ["--n", "1000000", "--reps", "1"]),
     "survival": ("bench_survival.py", ["--rows", "10000000"], ["--rows", "1000000"]),
     "did": ("bench_did.py", ["--rows", "50000000", "--pyfixest-rows", "10000000"],

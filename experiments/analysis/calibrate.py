@@ -331,8 +331,10 @@ def _pull(source: DuckDBSource, design: ExperimentDesign, strata: tuple[str, ...
     case = " ".join(f"WHEN CAST({_ident(d.arm)} AS VARCHAR) = '{a.replace(chr(39), chr(39) * 2)}' THEN {i}"
                     for i, a in enumerate(arms))
     cols = [f"CAST(CASE {case} END AS TINYINT) AS _arm"]
-    cols.append(f"CAST(dense_rank() OVER (ORDER BY {', '.join(_ident(s) for s in strata)}) - 1 AS INTEGER) AS _s"
-                if strata else "0 AS _s")
+    if strata:  # a 64-bit hash of the stratum per row (no join, no sort in the engine: rows keep scan order)
+        cols.append(f"hash({', '.join(_ident(c) for c in strata)}) AS _s")
+    else:
+        cols.append("CAST(0 AS UBIGINT) AS _s")
     for i, m in enumerate(design.metrics):
         cutoff = data_mod.maturity_cutoff(as_of, m.maturity_days) if (as_of and m.maturity_days is not None) else None
         use = (f"CAST({_ident(d.assigned_at or '')} AS DATE) <= DATE '{cutoff.isoformat()}'"
@@ -341,14 +343,53 @@ def _pull(source: DuckDBSource, design: ExperimentDesign, strata: tuple[str, ...
         cols.append(f"CASE WHEN {use} THEN CAST({_ident(m.column)} AS DOUBLE) ELSE 0 END AS _y{i}")
         if m.covariate is not None:
             cols.append(f"CASE WHEN {use} THEN CAST({_ident(m.covariate)} AS DOUBLE) ELSE 0 END AS _x{i}")
-    got = source.con.execute(f"SELECT {', '.join(cols)} FROM {source.relation} ORDER BY _s").fetchnumpy()
-    s = np.asarray(got["_s"])
+    got = source.con.execute(f"SELECT {', '.join(cols)} FROM {source.relation}").fetchnumpy()
+    _, codes = np.unique(np.asarray(got["_s"]), return_inverse=True)
+    codes = codes.ravel().astype(np.int16 if codes.size and codes.max() < 2**15 else np.int64)
+    order = np.argsort(codes, kind="stable")
+    s = codes[order]
     bounds = np.concatenate([[0], np.flatnonzero(np.diff(s)) + 1, [s.size]]).astype(np.int64)
-    y = {m.name: np.ascontiguousarray(got[f"_y{i}"], dtype=float) for i, m in enumerate(design.metrics)}
-    x = {m.name: np.ascontiguousarray(got[f"_x{i}"], dtype=float) for i, m in enumerate(design.metrics)
-         if m.covariate is not None}
-    used = {m.name: np.ascontiguousarray(got[f"_u{i}"], dtype=float) for i, m in enumerate(design.metrics)}
-    return _Arrays(np.asarray(got["_arm"], dtype=np.int8), bounds, y, x, used)
+
+    def col(name: str) -> np.ndarray:
+        return np.ascontiguousarray(np.asarray(got[name], dtype=float)[order])
+
+    y = {m.name: col(f"_y{i}") for i, m in enumerate(design.metrics)}
+    x = {m.name: col(f"_x{i}") for i, m in enumerate(design.metrics) if m.covariate is not None}
+    used = {m.name: col(f"_u{i}") for i, m in enumerate(design.metrics)}
+    return _Arrays(np.asarray(got["_arm"], dtype=np.int8)[order], bounds, y, x, used)
+
+
+class _Sums:
+    """Every per-row quantity the reshuffles sum, as the rows of one matrix: a run's per-arm sums are one product
+    with the run's one-hot arm matrix (BLAS), instead of a ``bincount`` per quantity."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.rows: list[np.ndarray] = []
+        self.index: dict[str, list[int]] = {}
+
+    def add(self, key: str, *columns: np.ndarray) -> None:
+        self.index[key] = list(range(len(self.rows), len(self.rows) + len(columns)))
+        self.rows.extend(columns)
+
+    def freeze(self) -> None:
+        import numpy as np
+
+        self.matrix = np.vstack(self.rows) if self.rows else np.zeros((0, 0))
+        self.totals = self.matrix.sum(axis=1)
+        del self.rows
+
+    def per_arm(self, labels: np.ndarray) -> np.ndarray:
+        """(quantities × arms) sums for ``labels``; the last arm's column is the total minus the others'."""
+        import numpy as np
+
+        onehot = (labels[:, None] == np.arange(self.k - 1, dtype=labels.dtype)).astype(float)
+        part = self.matrix @ onehot
+        return np.column_stack([part, self.totals - part.sum(axis=1)])
+
+    def stats(self, sums: np.ndarray, key: str) -> list[stats.SuffStats]:
+        rows = sums[self.index[key]]
+        return [stats.SuffStats(*(float(v) for v in rows[:, a])) for a in range(self.k)]
 
 
 def _moments(y: np.ndarray) -> tuple[float, float]:
@@ -499,18 +540,35 @@ def calibrate(design: ExperimentDesign, data: Any = None, *, runs: int = DEFAULT
         winsor[m.name] = (np.where(mask, np.clip(arr.y[m.name], lo, hi), 0.0), (lo, hi))
         moments[m.name] = _moments(vals)
 
+    sums = _Sums(k)
+    for m in design.metrics:
+        u, y = arr.used[m.name], arr.y[m.name]
+        if m.kind == "binary":
+            sums.add(m.name, u, y, y)  # y² = y for 0/1 values
+        elif m.covariate is not None:
+            x = arr.x[m.name]
+            sums.add(m.name, u, y, y * y, x, x * x, x * y)
+        else:
+            sums.add(m.name, u, y, y * y)
+        if m.name in winsor:
+            wy = winsor[m.name][0]
+            sums.add(m.name + "/winsorized", u, wy, wy * wy)
+    sums.freeze()
+    caps = {name: c for name, (_, c) in winsor.items()}
+    arm_codes, bounds, n_units = arr.arm, arr.bounds, int(arr.arm.size)
+    del arr, winsor  # the matrix holds what the runs need; free the columns (memory: one copy, not two)
     flags: dict[tuple[str, str, str | None, str], list[float]] = {}
 
     def add(metric: str, test: str, arm: str | None, what: str, value: float) -> None:
         flags.setdefault((metric, test, arm, what), []).append(value)
 
     srm_flags: list[float] = []
-    sizes = np.diff(arr.bounds)
+    sizes = np.diff(bounds)
     for _ in range(runs):
-        labels = permute_within(arr.arm, arr.bounds, rng)
+        labels = permute_within(arm_codes, bounds, rng)
+        run_sums = sums.per_arm(labels)
         for m in design.metrics:
-            binary = m.kind == "binary"
-            per_arm = arm_stats(labels, k, arr.y[m.name], arr.used[m.name], arr.x.get(m.name), binary)
+            per_arm = sums.stats(run_sums, m.name)
             res = analyze_metric(m, dict(zip(arms, per_arm, strict=True)), control, alpha)
             if res.omnibus is not None:
                 add(m.name, res.omnibus.test, None, "reject", _rejects(res.omnibus.p_value, alpha))
@@ -528,8 +586,8 @@ def calibrate(design: ExperimentDesign, data: Any = None, *, runs: int = DEFAULT
                 for c in res.cuped.comparisons:
                     add(m.name, "cuped_welch", c.arm, "reject", _rejects(c.p_value, alpha))
                     add(m.name, "cuped_welch", c.arm, "cover", _covers(c.ci))
-            if m.name in winsor:
-                w_stats = arm_stats(labels, k, winsor[m.name][0], arr.used[m.name])
+            if m.name in caps:
+                w_stats = sums.stats(run_sums, m.name + "/winsorized")
                 ctrl = w_stats[arms.index(control)]
                 for a, s in zip(arms, w_stats, strict=True):
                     if a == control:
@@ -557,7 +615,7 @@ def calibrate(design: ExperimentDesign, data: Any = None, *, runs: int = DEFAULT
         tests.append(TestCalibration(metric, test, arm, alpha, rej, cov, verdict(alpha, rej, cov)))
     tails = []
     for m in design.metrics:
-        if m.name not in winsor:
+        if m.name not in caps:
             continue
         skew, kurt = moments[m.name]
         for a in arms:
@@ -576,7 +634,7 @@ def calibrate(design: ExperimentDesign, data: Any = None, *, runs: int = DEFAULT
                 m.name, a, skew, kurt, kurt > HEAVY_KURTOSIS, welch, rel,
                 any(r.runs and r.ci[1] < target for r in (welch, rel)),
                 f"Welch on values winsorised at the {1 - winsor_quantile:.3g} and {winsor_quantile:.3g} quantiles",
-                winsor_quantile, winsor[m.name][1], w_abs, w_rel, bool(worst(w_abs, w_rel) < worst(welch, rel))))
+                winsor_quantile, caps[m.name], w_abs, w_rel, bool(worst(w_abs, w_rel) < worst(welch, rel))))
     notes = [f"labels reshuffled within {len(sizes)} strata of {', '.join(strata)}" if strata else
              "labels reshuffled over all units (no stratum column: set data.stratum or strata in the design)",
              "the sample-ratio check is calibrated with multinomial arm counts at the design's weights (a "
@@ -585,5 +643,5 @@ def calibrate(design: ExperimentDesign, data: Any = None, *, runs: int = DEFAULT
         notes.append("non-inferiority tests are not calibrated: under a reshuffle their null (harm at the margin) "
                      "is false")
     return CalibrationResult(design.name, runs, seed, alpha, design.analysis.srm_alpha, strata, len(sizes),
-                             int(arr.arm.size), Rate.of(srm_flags), tuple(tests), tuple(tails),
+                             n_units, Rate.of(srm_flags), tuple(tests), tuple(tails),
                              {"pull": t1 - t0, "runs": t2 - t1}, tuple(notes))

@@ -111,15 +111,15 @@ def experiment_section(result: ExperimentResult, lang: Lang = "en") -> ReportSec
                          experiment_checks(result, lang), notes, language=lang)
 
 
-def print_experiment(result: ExperimentResult, console: Console) -> None:
-    """Print the experiment summary to a Rich console."""
+def print_experiment(result: ExperimentResult, console: Console, lang: Lang = "en") -> None:
+    """Print the experiment summary to a Rich console (checks and conclusions in ``lang``)."""
     from rich.table import Table
 
-    for chk in experiment_checks(result):
+    for chk in experiment_checks(result, lang):
         colour = {"ok": "green", "warning": "yellow", "fail": "red"}[chk.status]
         console.print(f"[{colour}]{chk.status.upper():7}[/{colour}] {chk.name}: {chk.message}")
     console.print()
-    for line in experiment_conclusions(result):
+    for line in experiment_conclusions(result, lang):
         console.print(f"• {line}")
     console.print()
     for name, m in result.metrics.items():

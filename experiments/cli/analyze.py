@@ -73,6 +73,8 @@ def analyze(
     as_of: str | None = typer.Option(None, "--as-of", help="Observation date YYYY-MM-DD (overrides data.as_of)."),
     segments: Path | None = typer.Option(None, "--segments", help="Rule file: also analyze per segment."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
+    lang: str = typer.Option("en", "--lang", help="Language of the printed summary: en or zh (tags such as en-US, "
+                                                  "zh-CN, zh_Hans work too)."),
     timings: bool = typer.Option(False, "--timings",
                                  help="Print start-up (interpreter, imports), design, work and output seconds "
                                       "and add them to results.json."),
@@ -85,7 +87,10 @@ def analyze(
     from experiments.analysis.experiment import analyze as run
     from experiments.analysis.section import print_experiment
 
+    from experiments.report.i18n import parse_lang
+
     t1 = time.perf_counter()
+    use_lang = parse_lang(lang)
     design = _load_experiment(design_path)
     when = parse_date_option(as_of, "--as-of")
     t2 = time.perf_counter()
@@ -101,7 +106,7 @@ def analyze(
     else:
         breakdown, result = None, run(design, data, as_of=when)
     t3 = time.perf_counter()
-    print_experiment(result, console)
+    print_experiment(result, console, use_lang)
     payload = result.to_dict()
     if breakdown is not None:
         print_breakdown(breakdown, console)

@@ -10,7 +10,8 @@ import typer
 from experiments.cli._common import check_writable, console, domain_errors, to_json, write_outputs
 from experiments.cli.app import app
 
-_LANG = typer.Option("en", "--lang", help="Language of the report: en or zh.")
+_LANG = typer.Option("en", "--lang", help="Language of the report: en or zh (tags such as en-US, zh-CN, zh_Hans "
+                                          "work too).")
 
 
 def _working(text: str):
@@ -43,10 +44,9 @@ def profile(
     """Churn overall and by every column, thresholds, the strongest cross tables and ranked associations."""
     from experiments.diagnosis.profiling import profile as run
     from experiments.diagnosis.section import profile_conclusions
-    from experiments.report.i18n import Lang
-    from experiments.spec.literals import check_literal
+    from experiments.report.i18n import parse_lang
 
-    check_literal(lang, Lang, "--lang")
+    lang = parse_lang(lang)
     targets = _targets(json_out, out)
     check_writable(targets, force)
     with _working(f"profiling {data} in the engine ..."):
@@ -120,10 +120,9 @@ def segment(
     from experiments.diagnosis.profiling import open_diagnosis_source
     from experiments.diagnosis.segments import fit_kmeans, kmeans_segments, load_rules, rfm_segments, rule_segments
     from experiments.errors import RetentionError
-    from experiments.report.i18n import Lang
-    from experiments.spec.literals import check_literal
+    from experiments.report.i18n import parse_lang
 
-    check_literal(lang, Lang, "--lang")
+    lang = parse_lang(lang)
     if rules is None and rfm is None and kmeans is None:
         raise RetentionError("nothing to segment: pass --rules FILE, --rfm R,F,M and/or --kmeans COLUMNS")
     if export is not None:
@@ -200,6 +199,9 @@ def cockpit(
     from experiments.diagnosis.cockpit import build_cockpit
     from experiments.diagnosis.profiling import open_diagnosis_source
     from experiments.diagnosis.segments import load_rules
+    from experiments.report.i18n import parse_lang
+
+    lang = parse_lang(lang)
 
     if export is not None:
         from experiments.diagnosis.export import export_formats

@@ -25,10 +25,9 @@ if TYPE_CHECKING:
 
 
 def _lang(lang: str) -> Lang:
-    from experiments.report.i18n import Lang
-    from experiments.spec.literals import check_literal
+    from experiments.report.i18n import parse_lang
 
-    return check_literal(lang, Lang, "--lang")  # type: ignore[return-value]
+    return parse_lang(lang)
 
 
 def _pct(x: float | None) -> str:
@@ -85,7 +84,7 @@ def label_command(
 def reasons_command(
     data: str = typer.Option(..., "--data", help="Complaints or survey answers (.parquet/.csv/duckdb://)."),
     text: str = typer.Option(..., "--text", help="Text column."),
-    lang: str | None = typer.Option(None, "--lang", help="zh | en (default: detected from the texts)."),
+    lang: str | None = typer.Option(None, "--lang", help="zh | en, or a tag such as zh-CN, zh_Hans, en-US (default: detected from the texts)."),
     churn: str | None = typer.Option(None, "--churn", help="Churn column for churn rate by reason."),
     churn_value: str | None = typer.Option(None, "--churn-value", help="Value of --churn that means churned."),
     id_column: str | None = typer.Option(None, "--id", help="Id column carried into reasons.parquet."),
@@ -101,6 +100,8 @@ def reasons_command(
     from experiments.diagnosis.reasons import tag_reasons
     from experiments.report.i18n import msg
 
+    if lang is not None:
+        lang = _lang(lang)
     result = tag_reasons(data, text=text, lang=lang, catalogue=catalogue, churn=churn,  # type: ignore[arg-type]
                          churn_value=churn_value, id_column=id_column, topics=topics,
                          topic_method=topic_method)  # type: ignore[arg-type]

@@ -361,6 +361,46 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+#: Region subtags of Chinese written in Traditional characters (unless the tag names the Hans script).
+_TRADITIONAL_REGIONS = {"tw", "hk", "mo"}
+ACCEPTED_LANG_FORMS = ("en", "en-US", "en-GB", "zh", "zh-CN", "zh-Hans", "zh_CN", "zh-SG")
+
+
+def parse_lang(value: str, flag: str = "--lang") -> Lang:
+    """A language tag as users type it (BCP 47, ``_`` or ``-``, any case) mapped to a report language.
+
+    English (``en`` with any region or script: ``en-US``, ``en-GB``, ``EN_us``) is ``en``; Chinese in Simplified
+    characters (``zh``, ``zh-CN``, ``zh-Hans``, ``zh_CN``, ``zh-SG``, ``zh-Hans-HK``) is ``zh``. Traditional Chinese
+    (``zh-TW``, ``zh-HK``, ``zh-MO``, ``zh-Hant``) is refused rather than silently shown in Simplified characters.
+
+    Raises
+    ------
+    DesignError
+        Any other language, or a tag that is not a language tag; the message lists the accepted forms.
+
+    Examples
+    --------
+    >>> parse_lang("zh-CN"), parse_lang("en_GB"), parse_lang("ZH-hans")
+    ('zh', 'en', 'zh')
+    """
+    from experiments.errors import DesignError
+
+    text = str(value).strip()
+    parts = text.replace("_", "-").lower().split("-")
+    forms = ", ".join(ACCEPTED_LANG_FORMS)
+    well_formed = all(p.isascii() and p.isalnum() and 1 <= len(p) <= 8 for p in parts)
+    if well_formed and parts[0] == "en":
+        return "en"
+    if well_formed and parts[0] == "zh":
+        subtags = set(parts[1:])
+        if "hant" in subtags or (subtags & _TRADITIONAL_REGIONS and "hans" not in subtags):
+            raise DesignError(f"{flag}: {text!r} asks for Traditional Chinese, which the reports do not have; use "
+                              "--lang zh for Simplified Chinese (zh-CN, zh-Hans) or --lang en")
+        return "zh"
+    raise DesignError(f"{flag}: {text!r} is not a language of the reports; use English or Simplified Chinese, "
+                      f"written as a language tag in any case with - or _: {forms}")
+
+
 def msg(key: str, lang: Lang = "en", **values: object) -> str:
     """The message ``key`` in ``lang`` with ``values`` filled in.
 
