@@ -419,7 +419,7 @@ def permute_within(arm: np.ndarray, bounds: np.ndarray, rng: np.random.Generator
     out = arm.copy()
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         if hi - lo > 1:
-            out[lo:hi] = rng.permutation(arm[lo:hi])
+            rng.shuffle(out[lo:hi])  # in place on the copy's block (a view)
     return out
 
 
