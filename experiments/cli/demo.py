@@ -17,7 +17,8 @@ def demo(
     subscribers: int = typer.Option(200_000, "--subscribers", help="Size of the simulated population."),
     seed: int = typer.Option(20260701, "--seed", help="Seed: the same seed gives the same data and numbers."),
     force: bool = typer.Option(False, "--force", help="Overwrite files from an earlier demo in --out."),
-    lang: str = typer.Option("en", "--lang", help="Report language: en (English) or zh (Simplified Chinese); tags such as en-US, zh-CN, zh_Hans work too."),
+    lang: str = typer.Option("en", "--lang", help="Report language: en (English) or zh (Simplified Chinese); tags "
+                                                  "such as en-US, zh-CN, zh_Hans work too."),
 ) -> None:
     """Simulate a mobile operator, run the whole loop on the embedded DuckDB engine, and write a report."""
     import time

@@ -84,7 +84,8 @@ def label_command(
 def reasons_command(
     data: str = typer.Option(..., "--data", help="Complaints or survey answers (.parquet/.csv/duckdb://)."),
     text: str = typer.Option(..., "--text", help="Text column."),
-    lang: str | None = typer.Option(None, "--lang", help="zh | en, or a tag such as zh-CN, zh_Hans, en-US (default: detected from the texts)."),
+    lang: str | None = typer.Option(None, "--lang", help="zh | en, or a tag such as zh-CN, zh_Hans, en-US "
+                                                         "(default: detected from the texts)."),
     churn: str | None = typer.Option(None, "--churn", help="Churn column for churn rate by reason."),
     churn_value: str | None = typer.Option(None, "--churn-value", help="Value of --churn that means churned."),
     id_column: str | None = typer.Option(None, "--id", help="Id column carried into reasons.parquet."),
