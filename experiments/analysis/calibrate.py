@@ -360,8 +360,9 @@ def _pull(source: DuckDBSource, design: ExperimentDesign, strata: tuple[str, ...
 
 
 class _Sums:
-    """Every per-row quantity the reshuffles sum, as the rows of one matrix: a run's per-arm sums are one product
-    with the run's one-hot arm matrix (BLAS), instead of a ``bincount`` per quantity."""
+    """Every per-row quantity the reshuffles sum, as the rows of one matrix: a run's per-arm sums are one
+    matrix-vector product (BLAS) per arm but one with the arm's 0/1 indicator, instead of a ``bincount`` per
+    quantity; the last arm's sums are the totals minus the others'."""
 
     def __init__(self, k: int) -> None:
         self.k = k
@@ -383,8 +384,7 @@ class _Sums:
         """(quantities × arms) sums for ``labels``; the last arm's column is the total minus the others'."""
         import numpy as np
 
-        onehot = (labels[:, None] == np.arange(self.k - 1, dtype=labels.dtype)).astype(float)
-        part = self.matrix @ onehot
+        part = np.column_stack([self.matrix @ (labels == a).astype(float) for a in range(self.k - 1)])
         return np.column_stack([part, self.totals - part.sum(axis=1)])
 
     def stats(self, sums: np.ndarray, key: str) -> list[stats.SuffStats]:
