@@ -363,7 +363,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 #: Region subtags of Chinese written in Traditional characters (unless the tag names the Hans script).
 _TRADITIONAL_REGIONS = {"tw", "hk", "mo"}
-ACCEPTED_LANG_FORMS = ("en", "en-US", "en-GB", "zh", "zh-CN", "zh-Hans", "zh_CN", "zh-SG")
+ACCEPTED_LANG_FORMS = ("en-US", "en-GB", "zh-CN", "zh-Hans", "zh_CN", "zh-SG")
 
 
 def parse_lang(value: str, flag: str = "--lang") -> Lang:
@@ -397,8 +397,8 @@ def parse_lang(value: str, flag: str = "--lang") -> Lang:
             raise DesignError(f"{flag}: {text!r} asks for Traditional Chinese, which the reports do not have; use "
                               "--lang zh for Simplified Chinese (zh-CN, zh-Hans) or --lang en")
         return "zh"
-    raise DesignError(f"{flag}: {text!r} is not a language of the reports; use English or Simplified Chinese, "
-                      f"written as a language tag in any case with - or _: {forms}")
+    raise DesignError(f"{flag}: {text!r} is not a language of the reports; use one of 'en', 'zh' (English, "
+                      f"Simplified Chinese), also as a language tag in any case with - or _: {forms}")
 
 
 def msg(key: str, lang: Lang = "en", **values: object) -> str:
