@@ -173,3 +173,23 @@ def test_existing_json_needs_force(simulated, tmp_path):
     res = runner.invoke(app, ["calibrate", str(simulated), "--runs", "3", "--json", str(out), "--force"])
     assert res.exit_code == 0, res.output
     assert json.loads(out.read_text())["runs"] == 3
+
+
+def test_matrix_sums_equal_bincount():
+    """The runs' per-arm sums (one matrix-vector product per arm, the last arm by difference) equal bincount's."""
+    from experiments.analysis.calibrate import _Sums
+
+    rng = np.random.default_rng(5)
+    n, k = 5000, 3
+    labels = rng.integers(0, k, n).astype(np.int8)
+    used = (rng.random(n) < 0.8).astype(float)
+    y, x = rng.lognormal(0, 1, n) * used, rng.normal(10, 2, n) * used
+    sums = _Sums(k)
+    sums.add("m", used, y, y * y, x, x * x, x * y)
+    sums.freeze()
+    got = sums.stats(sums.per_arm(labels), "m")
+    ref = arm_stats(labels, k, y, used, x)
+    for g, r in zip(got, ref, strict=True):
+        assert g.n == r.n
+        for field in ("sum", "sum_sq", "x_sum", "x_sum_sq", "xy_sum"):
+            assert getattr(g, field) == pytest.approx(getattr(r, field), rel=RTOL)
