@@ -397,8 +397,8 @@ def parse_lang(value: str, flag: str = "--lang") -> Lang:
             raise DesignError(f"{flag}: {text!r} asks for Traditional Chinese, which the reports do not have; use "
                               "--lang zh for Simplified Chinese (zh-CN, zh-Hans) or --lang en")
         return "zh"
-    raise DesignError(f"{flag}: {text!r} is not a language of the reports; use one of 'en', 'zh' (English, "
-                      f"Simplified Chinese), also as a language tag in any case with - or _: {forms}")
+    raise DesignError(f"{flag}: {text!r} is not allowed: the reports are in English or Simplified Chinese; use one "
+                      f"of 'en', 'zh', also as a language tag in any case with - or _: {forms}")
 
 
 def msg(key: str, lang: Lang = "en", **values: object) -> str:

@@ -24,9 +24,9 @@ ACCEPTED = [
     ("zh-Hans-HK", "zh"),
 ]
 REFUSED = [
-    ("fr", "not a language of the reports"), ("de-DE", "not a language of the reports"),
-    ("english", "not a language of the reports"), ("", "not a language of the reports"),
-    ("zh--CN", "not a language of the reports"), ("中文", "not a language of the reports"),
+    ("fr", "is not allowed"), ("de-DE", "is not allowed"),
+    ("english", "is not allowed"), ("", "is not allowed"),
+    ("zh--CN", "is not allowed"), ("中文", "is not allowed"),
     ("zh-TW", "traditional chinese"), ("zh_tw", "traditional chinese"), ("zh-Hant", "traditional chinese"),
     ("zh-Hant-TW", "traditional chinese"), ("zh-HK", "traditional chinese"),
 ]
