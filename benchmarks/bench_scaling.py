@@ -134,7 +134,7 @@ def ours_cmd(what: str, path: Path, tmp: Path) -> list[str]:
                 "--force"]
     from bench_assign import OURS
 
-    return [py, "-c", OURS, str(path), str(tmp / "ours.parquet"), "2", "2GB"]
+    return [py, "-c", OURS, str(path), str(tmp / "ours.parquet"), "2", "1GB"]
 
 
 def bare_cmd(what: str, path: Path, tmp: Path) -> list[str]:
