@@ -29,7 +29,8 @@ CHILD = """
 import json, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
-from experiments.simulate.operator import simulate_operator, write_simulation
+from experiments.simulate.operator import simulate_operator
+from experiments.simulate.output import write_simulation
 t1 = time.perf_counter()
 sim = simulate_operator(n_subscribers=int(sys.argv[1]), rng=20260701)
 t2 = time.perf_counter()

@@ -330,11 +330,16 @@ def analyze_survival(
             cols = list(dict.fromkeys([duration, event, *([group] if group else [])]))
             frame = table.select(cols).to_pandas() if n_rows <= max_model_rows else None
             if frame is None:
-                frac = max_model_rows / n_rows
-                frame = table.select(cols).to_pandas().sample(n=max_model_rows, random_state=gen.integers(1 << 31))
-                notes.append(f"Cox and parametric models were fitted on a random sample of {max_model_rows:,} of "
-                             f"{n_rows:,} rows ({frac:.1%}).")
-                data_report["model_sample"] = max_model_rows
+                # the engine draws a Bernoulli sample a little larger than needed, so that only about
+                # max_model_rows rows come to Python (not all n_rows); pandas then cuts it to max_model_rows
+                over = min(1.0, 1.2 * max_model_rows / n_rows + 10.0 / n_rows)
+                frame = table.select(cols).sample(over, seed=int(gen.integers(1 << 31))).to_pandas()
+                if len(frame) > max_model_rows:
+                    frame = frame.sample(n=max_model_rows, random_state=gen.integers(1 << 31))
+                frame = frame.reset_index(drop=True)
+                notes.append(f"Cox and parametric models were fitted on a random sample of {len(frame):,} of "
+                             f"{n_rows:,} rows ({len(frame) / n_rows:.1%}), drawn in the engine.")
+                data_report["model_sample"] = len(frame)
     cox: dict[str, Any] = {}
     ph: dict[str, Any] = {}
     if frame is not None and (group is not None or covariates):
