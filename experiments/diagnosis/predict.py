@@ -44,6 +44,7 @@ from experiments.errors import DataError, DesignError
 ModelName = Literal["logit", "rf", "lgbm"]
 MODELS: tuple[str, ...] = ("logit", "rf", "lgbm")
 SUSPECT_AUC = 0.99
+SCREEN_ROWS = 100_000  # rows of the single-feature AUC screen (a seeded sample above)
 MISSING_LEVEL = "(missing)"
 MODEL_FORMAT = 1
 TIERS = ("low", "medium", "high")
@@ -73,8 +74,9 @@ def _target(frame: pd.DataFrame, target: str, positive: str | None) -> tuple[np.
     if target not in frame.columns:
         raise DataError(f"--target {target!r} is not a column{close_matches(target, list(frame.columns))}; columns "
                         f"are: {', '.join(map(str, frame.columns[:30]))}")
-    raw = frame[target]
-    text = raw.map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v).strip())
+    codes, uniques = pd.factorize(frame[target], use_na_sentinel=True)  # the text of each distinct value once
+    levels = [str(v).strip() for v in uniques]
+    text = pd.Series(np.asarray([*levels, None], dtype=object)[codes], index=frame.index)
     missing = int((text.isna() | (text == "")).sum())
     if missing:
         raise DataError(f"target column {target!r} has {missing:,} missing (null or blank) values; a classifier "
@@ -112,7 +114,9 @@ def _numeric_text(s: pd.Series) -> tuple[pd.Series, int] | None:
 # ------------------------------------------------------------------------------------------------ feature guard
 
 
-def _single_auc(x: pd.Series, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], categorical: bool) -> float:
+def _single_auc(x: pd.Series, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], categorical: bool,
+                rows: np.ndarray | None = None) -> float:
+    """max(AUC, 1 - AUC) of one feature alone, on ``rows`` (a seeded sample) or every row."""
     from sklearn.metrics import roc_auc_score
 
     if categorical:  # cross-fitted churn rate of the level: an in-sample rate would flatter rare levels
@@ -124,17 +128,20 @@ def _single_auc(x: pd.Series, y: np.ndarray, folds: list[tuple[np.ndarray, np.nd
     else:
         v = x.to_numpy(float)
         score = np.where(np.isnan(v), np.nanmedian(v) if np.isfinite(v).any() else 0.0, v)
-    auc = float(roc_auc_score(y, score))
+    auc = float(roc_auc_score(y, score) if rows is None else roc_auc_score(y[rows], score[rows]))
     return max(auc, 1 - auc)
 
 
 def plan_features(frame: pd.DataFrame, target: str, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], *,
                   label_columns: tuple[str, ...] = (), drop: tuple[str, ...] = (), keep: tuple[str, ...] = (),
-                  suspect_auc: float = SUSPECT_AUC) -> tuple[pd.DataFrame, FeatureReport, list[dict[str, Any]]]:
+                  suspect_auc: float = SUSPECT_AUC, screen_rows: int = SCREEN_ROWS,
+                  seed: int = 0) -> tuple[pd.DataFrame, FeatureReport, list[dict[str, Any]]]:
     """The leakage guard and the types: the feature frame, its report and the model schema.
 
     Returns the features (numbers as float, categories as pandas categoricals with fixed levels), the
     :class:`FeatureReport` and the schema (one dict per feature: ``name``, ``kind``, ``dtype``, ``categories``).
+    The single-feature AUC screen runs on a seeded sample of ``screen_rows`` rows when there are more (the
+    categories' cross-fitted churn rates still use every training row).
     """
     from experiments.errors import close_matches
 
@@ -175,7 +182,12 @@ def plan_features(frame: pd.DataFrame, target: str, y: np.ndarray, folds: list[t
         if cols[c].nunique(dropna=True) <= 1:
             dropped[c] = "constant"
             del cols[c]
-    single = {c: _single_auc(s, y, folds, kinds[c] == "categorical") for c, s in cols.items()}
+    rows = None
+    if n > screen_rows:  # a sample of 100k rows pins an AUC to about ±0.003: plenty to see a leak at 0.99
+        rows = np.sort(np.random.default_rng(seed).choice(n, size=screen_rows, replace=False))
+        if len(np.unique(y[rows])) < 2:
+            rows = None
+    single = {c: _single_auc(s, y, folds, kinds[c] == "categorical", rows) for c, s in cols.items()}
     for c, auc in single.items():
         if auc > suspect_auc and c not in keep:
             dropped[c] = f"single-feature AUC {auc:.3f} > {suspect_auc} (the label in disguise? keep it with --keep)"
@@ -572,7 +584,7 @@ def predict_and_fit(data: Any, target: str | None = None, *, positive: str | Non
     fold_list = list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(y.size), y))
     labels = tuple(contract.get("label_columns") or ()) + tuple(label_columns)
     X, report, schema = plan_features(frame, target, y, fold_list, label_columns=labels, drop=tuple(drop),
-                                      keep=tuple(keep))
+                                      keep=tuple(keep), seed=seed)
     scores = []
     for m in models:
         scores.append(cross_validate(m, X, y, fold_list, schema, k=kk, threshold=threshold, seed=seed,
