@@ -103,6 +103,10 @@ def _numeric_text(s: pd.Series) -> tuple[pd.Series, int] | None:
     """A text column whose every non-blank value is a number: (numbers, count of blanks); None otherwise."""
     if s.dtype.kind not in "OSU" and str(s.dtype) not in ("string", "str"):
         return None
+    head = s.head(1_000).astype("string").str.strip()  # a word among the first rows settles it cheaply
+    head = head[head.notna() & (head != "")]
+    if len(head) and pd.to_numeric(head, errors="coerce").isna().any():
+        return None
     text = s.astype("string").str.strip()
     blank = text.isna() | (text == "")
     nums = pd.to_numeric(text.where(~blank), errors="coerce")
