@@ -44,6 +44,7 @@ from experiments.errors import DataError, DesignError
 ModelName = Literal["logit", "rf", "lgbm"]
 MODELS: tuple[str, ...] = ("logit", "rf", "lgbm")
 SUSPECT_AUC = 0.99
+SCREEN_ROWS = 100_000  # rows of the single-feature AUC screen (a seeded sample above)
 MISSING_LEVEL = "(missing)"
 MODEL_FORMAT = 1
 TIERS = ("low", "medium", "high")
@@ -73,8 +74,9 @@ def _target(frame: pd.DataFrame, target: str, positive: str | None) -> tuple[np.
     if target not in frame.columns:
         raise DataError(f"--target {target!r} is not a column{close_matches(target, list(frame.columns))}; columns "
                         f"are: {', '.join(map(str, frame.columns[:30]))}")
-    raw = frame[target]
-    text = raw.map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v).strip())
+    codes, uniques = pd.factorize(frame[target], use_na_sentinel=True)  # the text of each distinct value once
+    levels = [str(v).strip() for v in uniques]
+    text = pd.Series(np.asarray([*levels, None], dtype=object)[codes], index=frame.index)
     missing = int((text.isna() | (text == "")).sum())
     if missing:
         raise DataError(f"target column {target!r} has {missing:,} missing (null or blank) values; a classifier "
@@ -101,6 +103,10 @@ def _numeric_text(s: pd.Series) -> tuple[pd.Series, int] | None:
     """A text column whose every non-blank value is a number: (numbers, count of blanks); None otherwise."""
     if s.dtype.kind not in "OSU" and str(s.dtype) not in ("string", "str"):
         return None
+    head = s.head(1_000).astype("string").str.strip()  # a word among the first rows settles it cheaply
+    head = head[head.notna() & (head != "")]
+    if len(head) and pd.to_numeric(head, errors="coerce").isna().any():
+        return None
     text = s.astype("string").str.strip()
     blank = text.isna() | (text == "")
     nums = pd.to_numeric(text.where(~blank), errors="coerce")
@@ -112,7 +118,9 @@ def _numeric_text(s: pd.Series) -> tuple[pd.Series, int] | None:
 # ------------------------------------------------------------------------------------------------ feature guard
 
 
-def _single_auc(x: pd.Series, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], categorical: bool) -> float:
+def _single_auc(x: pd.Series, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], categorical: bool,
+                rows: np.ndarray | None = None) -> float:
+    """max(AUC, 1 - AUC) of one feature alone, on ``rows`` (a seeded sample) or every row."""
     from sklearn.metrics import roc_auc_score
 
     if categorical:  # cross-fitted churn rate of the level: an in-sample rate would flatter rare levels
@@ -124,17 +132,20 @@ def _single_auc(x: pd.Series, y: np.ndarray, folds: list[tuple[np.ndarray, np.nd
     else:
         v = x.to_numpy(float)
         score = np.where(np.isnan(v), np.nanmedian(v) if np.isfinite(v).any() else 0.0, v)
-    auc = float(roc_auc_score(y, score))
+    auc = float(roc_auc_score(y, score) if rows is None else roc_auc_score(y[rows], score[rows]))
     return max(auc, 1 - auc)
 
 
 def plan_features(frame: pd.DataFrame, target: str, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], *,
                   label_columns: tuple[str, ...] = (), drop: tuple[str, ...] = (), keep: tuple[str, ...] = (),
-                  suspect_auc: float = SUSPECT_AUC) -> tuple[pd.DataFrame, FeatureReport, list[dict[str, Any]]]:
+                  suspect_auc: float = SUSPECT_AUC, screen_rows: int = SCREEN_ROWS,
+                  seed: int = 0) -> tuple[pd.DataFrame, FeatureReport, list[dict[str, Any]]]:
     """The leakage guard and the types: the feature frame, its report and the model schema.
 
     Returns the features (numbers as float, categories as pandas categoricals with fixed levels), the
     :class:`FeatureReport` and the schema (one dict per feature: ``name``, ``kind``, ``dtype``, ``categories``).
+    The single-feature AUC screen runs on a seeded sample of ``screen_rows`` rows when there are more (the
+    categories' cross-fitted churn rates still use every training row).
     """
     from experiments.errors import close_matches
 
@@ -175,7 +186,12 @@ def plan_features(frame: pd.DataFrame, target: str, y: np.ndarray, folds: list[t
         if cols[c].nunique(dropna=True) <= 1:
             dropped[c] = "constant"
             del cols[c]
-    single = {c: _single_auc(s, y, folds, kinds[c] == "categorical") for c, s in cols.items()}
+    rows = None
+    if n > screen_rows:  # a sample of 100k rows pins an AUC to about ±0.003: plenty to see a leak at 0.99
+        rows = np.sort(np.random.default_rng(seed).choice(n, size=screen_rows, replace=False))
+        if len(np.unique(y[rows])) < 2:
+            rows = None
+    single = {c: _single_auc(s, y, folds, kinds[c] == "categorical", rows) for c, s in cols.items()}
     for c, auc in single.items():
         if auc > suspect_auc and c not in keep:
             dropped[c] = f"single-feature AUC {auc:.3f} > {suspect_auc} (the label in disguise? keep it with --keep)"
@@ -572,7 +588,7 @@ def predict_and_fit(data: Any, target: str | None = None, *, positive: str | Non
     fold_list = list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(y.size), y))
     labels = tuple(contract.get("label_columns") or ()) + tuple(label_columns)
     X, report, schema = plan_features(frame, target, y, fold_list, label_columns=labels, drop=tuple(drop),
-                                      keep=tuple(keep))
+                                      keep=tuple(keep), seed=seed)
     scores = []
     for m in models:
         scores.append(cross_validate(m, X, y, fold_list, schema, k=kk, threshold=threshold, seed=seed,
@@ -678,17 +694,76 @@ def _dataset(path: str | Path, model: ChurnModel):
     return dset
 
 
+def _native_lgbm(model: ChurnModel) -> bool:
+    """A LightGBM model that reads numbers and category codes directly (no preprocessing pipeline)."""
+    return model.kind == "lgbm" and not model.name.endswith("smote")
+
+
+def feature_matrix(batch: Any, schema: list[dict[str, Any]]) -> np.ndarray:
+    """The float64 row-major matrix LightGBM reads, straight from an Arrow batch (no pandas object columns).
+
+    Numbers as float (missing as NaN; text columns coerced like :func:`prepare_features`, blank → missing);
+    categories as the code of their training level (trimmed text; missing or unseen → NaN), which is what LightGBM
+    makes of the pandas categoricals it was trained on.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out = np.empty((batch.num_rows, len(schema)), dtype=np.float64)
+    for j, f in enumerate(schema):
+        col = batch.column(f["name"])
+        if f["kind"] == "numeric":
+            if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_boolean(col.type):
+                out[:, j] = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
+            else:  # text read as numbers (CSV): the pandas coercion, rare and exact
+                out[:, j] = prepare_features(pd.DataFrame({f["name"]: col.to_pandas()}), [f]).iloc[:, 0].to_numpy()
+        else:
+            text = pc.utf8_trim_whitespace(pc.cast(col, pa.string()))
+            codes = pc.index_in(text, value_set=pa.array([str(c) for c in f["categories"]], pa.string()))
+            out[:, j] = pc.cast(codes, pa.float64()).to_numpy(zero_copy_only=False)
+    return out
+
+
+def _top_drivers(contrib: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column index and value of the ``k`` largest contributions of each row, largest first (ties: lower index)."""
+    top = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
+    return top, np.take_along_axis(contrib, top, axis=1)
+
+
 def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_column: str | None = None,
-                  segments: Any = None, drivers: int = 3, batch_size: int = 250_000,
-                  lang: str = "en") -> dict[str, Any]:
+                  segments: Any = None, drivers: int = 3, batch_size: int = 250_000, lang: str = "en",
+                  n_jobs: int | None = None, driver_tiers: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Score a Parquet/CSV file batch by batch into ``out`` (Parquet), with bounded memory.
 
     Two passes over the input: the first computes every calibrated probability (one float per subscriber is all
-    that is kept) for the global rank; the second recomputes the probabilities of each batch together with its SHAP
-    contributions and writes ``[id], probability, rank, tier, driver_1..3, driver_1..3_shap, [segment], action``.
+    that is kept) for the global rank; the second computes the SHAP contributions of each batch and writes
+    ``[id], probability, rank, tier, driver_1..3, driver_1..3_shap, [segment], action``. Memory: the two
+    per-subscriber arrays (probability and rank, 16 bytes a row) plus one batch.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        LightGBM threads for the probabilities and TreeSHAP (default: every core).
+    driver_tiers : tuple of str or None
+        Tiers whose subscribers get drivers (default: every subscriber); the others' driver columns are null.
+        TreeSHAP costs tens of times a prediction, so ``("high",)`` scores large files much faster.
 
     Returns a summary (rows, tiers) for the report; aggregates only, no subscriber rows.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, tempfile, pathlib
+    >>> gen = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"x": gen.normal(size=400), "z": gen.normal(size=400)})
+    >>> df["churn"] = (gen.random(400) < 1 / (1 + np.exp(-2 * df["x"]))).astype(int)
+    >>> _, model = predict_and_fit(df, "churn", models=("lgbm",), folds=3, rng=0)
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> df.drop(columns="churn").to_parquet(d / "in.parquet")
+    >>> score_batches(model, d / "in.parquet", d / "out.parquet")["rows"]
+    400
     """
+    import os
+
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -696,56 +771,92 @@ def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_co
     names = dset.schema.names
     if id_column and id_column not in names:
         raise DataError(f"--id {id_column!r} is not a column of {data}")
+    unknown = sorted(set(driver_tiers or ()) - set(TIERS))
+    if unknown:
+        raise DesignError(f"driver tiers {unknown} are not tiers; choose from {', '.join(TIERS)}")
     rules = None
     if segments is not None:
         from experiments.diagnosis.segments import load_rules
 
         rules = load_rules(segments) if isinstance(segments, (str, Path)) else segments
-    cols = list(dict.fromkeys([*model.features, *([id_column] if id_column else [])]))
-    seg_cols = list(names) if rules is not None else cols
-    probs = []
-    for batch in dset.to_batches(columns=model.features, batch_size=batch_size):
-        probs.append(model.predict_proba(prepare_features(batch.to_pandas(), model.schema)))
+    threads = int(n_jobs or os.cpu_count() or 1)
+    native = _native_lgbm(model)
+    booster = model.estimator.booster_ if native else None
+
+    def matrix(batch: Any) -> Any:
+        return feature_matrix(batch, model.schema) if native else prepare_features(batch.to_pandas(), model.schema)
+
+    def probability(x: Any) -> np.ndarray:
+        raw = booster.predict(x, num_threads=threads) if native else model.raw_score(x)
+        return model.calibrator.predict(raw)
+
+    def contributions(x: Any) -> np.ndarray:
+        if native:
+            return booster.predict(x, pred_contrib=True, num_threads=threads)[:, :-1]
+        return model.contributions(x)
+
+    probs = [probability(matrix(b)) for b in dset.to_batches(columns=model.features, batch_size=batch_size)]
     p_all = np.concatenate(probs) if probs else np.zeros(0)
     del probs
     order = np.argsort(-p_all, kind="stable")
     rank = np.empty(p_all.size, dtype=np.int64)
     rank[order] = np.arange(1, p_all.size + 1)
+    del order
+    cols = list(dict.fromkeys([*model.features, *([id_column] if id_column else [])]))
+    read_cols = list(names) if rules is not None else cols
     out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp")
     writer = None
     start = 0
     tiers = {t: 0 for t in TIERS}
-    feats = np.asarray(model.features, dtype=object)
+    feats = pa.array(model.features, pa.string())
+    actions = pa.array(["no action: standard care", "watch: include in the next campaign if budget allows",
+                        "contact this week with a retention offer",
+                        *(f"contact this week with a retention offer (top driver: {f})" for f in model.features)],
+                       pa.string())
+    tier_names = pa.array(TIERS, pa.string())
+    k = min(drivers, len(model.features))
     try:
-        for batch in dset.to_batches(columns=seg_cols, batch_size=batch_size):
-            raw = batch.to_pandas()
-            X = prepare_features(raw, model.schema)
-            n = len(X)
+        for batch in dset.to_batches(columns=read_cols, batch_size=batch_size):
+            n = batch.num_rows
             p = p_all[start:start + n]
-            tier = model.tiers(p)
+            lo, hi = model.tier_cuts
+            tier_code = np.where(p >= hi, 2, np.where(p >= lo, 1, 0)).astype(np.int8)
             res: dict[str, Any] = {}
             if id_column:
-                res[id_column] = raw[id_column].to_numpy()
-            res.update(probability=p, rank=rank[start:start + n], tier=tier)
-            top_name = None
-            if drivers:
-                contrib = model.contributions(X)
-                top = np.argsort(-contrib, axis=1, kind="stable")[:, :drivers]  # pushing the score up most
-                for j in range(top.shape[1]):
-                    res[f"driver_{j + 1}"] = feats[top[:, j]]
-                    res[f"driver_{j + 1}_shap"] = np.take_along_axis(contrib, top[:, j:j + 1], axis=1)[:, 0]
-                top_name = res["driver_1"]
+                res[id_column] = batch.column(id_column)
+            res.update(probability=pa.array(p), rank=pa.array(rank[start:start + n]),
+                       tier=pa.DictionaryArray.from_arrays(pa.array(tier_code), tier_names).cast(pa.string()))
+            first = None
+            if k:
+                has = (np.ones(n, bool) if driver_tiers is None
+                       else np.isin(tier_code, [TIERS.index(t) for t in driver_tiers]))
+                idx = np.zeros((n, k), dtype=np.int32)
+                val = np.zeros((n, k))
+                if has.any():
+                    x = matrix(batch)
+                    sub = x if has.all() else (x[has] if native else x.iloc[np.flatnonzero(has)])
+                    idx[has], val[has] = _top_drivers(contributions(sub), k)
+                    del x, sub
+                for j in range(k):
+                    res[f"driver_{j + 1}"] = pa.DictionaryArray.from_arrays(
+                        pa.array(idx[:, j], mask=~has), feats).cast(pa.string())
+                    res[f"driver_{j + 1}_shap"] = pa.array(val[:, j], mask=~has)
+                first = np.where(has, idx[:, 0], -1)
             if rules is not None:
+                raw = batch.to_pandas()
                 seg = _segments_of(raw, rules)
                 res["segment"] = seg
                 res["action"] = np.array([rules.action_of(s, lang) for s in seg], dtype=object)
-            else:
-                res["action"] = _actions(tier, top_name)
-            for t in TIERS:
-                tiers[t] += int((tier == t).sum())
-            table = pa.Table.from_pandas(pd.DataFrame(res), preserve_index=False)
+            else:  # contact the high tier about its top driver, watch the medium
+                code = tier_code.astype(np.int32)
+                if first is not None:
+                    code = np.where((tier_code == 2) & (first >= 0), 3 + first, code)
+                res["action"] = pa.DictionaryArray.from_arrays(pa.array(code), actions).cast(pa.string())
+            for t, c in zip(TIERS, np.bincount(tier_code, minlength=3)):
+                tiers[t] += int(c)
+            table = pa.table(res)
             if writer is None:
-                tmp = out.with_name(f".{out.name}.tmp")
                 writer = pq.ParquetWriter(tmp, table.schema)
             writer.write_table(table)
             start += n
@@ -756,7 +867,7 @@ def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_co
     except BaseException:
         if writer is not None:
             writer.close()
-            Path(out.with_name(f".{out.name}.tmp")).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
         raise
     return {"rows": int(p_all.size), "tiers": tiers, "tier_cuts": list(model.tier_cuts), "model": model.name,
             "mean_probability": float(p_all.mean()) if p_all.size else None}
@@ -774,17 +885,6 @@ def _segments_of(raw: pd.DataFrame, rules: Any) -> np.ndarray:
     seg = con.execute(f"SELECT {segment_sql(src, rules)} FROM batch").fetchnumpy()
     con.close()
     return np.asarray(next(iter(seg.values())), dtype=object)
-
-
-def _actions(tier: np.ndarray, driver: np.ndarray | None) -> np.ndarray:
-    """Recommended action without a segment file: contact the high tier about its top driver, watch the medium."""
-    out = np.where(tier == "high", "contact this week with a retention offer",
-                   np.where(tier == "medium", "watch: include in the next campaign if budget allows",
-                            "no action: standard care")).astype(object)
-    if driver is not None:
-        hi = tier == "high"
-        out[hi] = out[hi] + " (top driver: " + driver[hi].astype(str) + ")"
-    return out
 
 
 def result_json(result: PredictResult, model: ChurnModel) -> str:

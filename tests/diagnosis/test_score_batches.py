@@ -1,0 +1,98 @@
+"""``score_batches`` (Arrow matrices, batched TreeSHAP) against the straightforward whole-frame computation.
+
+Reference: the fitted ``LGBMClassifier`` itself on the whole pandas frame built by ``prepare_features``:
+``predict_proba`` through the isotonic calibrator for the probability, ``booster_.predict(pred_contrib=True)`` for
+the SHAP values (LightGBM's TreeSHAP), the stable descending sort for the top drivers. TreeSHAP is additive: the
+contributions of a row plus the expected value sum to its raw score (log-odds).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from experiments.diagnosis.predict import TIERS, feature_matrix, predict_and_fit, prepare_features, score_batches
+
+RTOL = 1e-12  # the same LightGBM trees on the same numbers: float noise only
+ADD_TOL = 1e-9  # TreeSHAP additivity (sum of contributions = raw score), float64 sums of 300 trees
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    gen = np.random.default_rng(7)
+    n = 1_500
+    df = pd.DataFrame({f"x{j}": gen.normal(size=n) for j in range(5)})
+    df.loc[gen.random(n) < 0.05, "x2"] = np.nan
+    df["plan"] = gen.choice([" basic", "plus ", "max", None], size=n)
+    eta = -1.0 + 1.2 * df["x0"] - 0.8 * df["x1"] + 0.7 * (df["plan"] == "max")
+    df["churn"] = (gen.random(n) < 1 / (1 + np.exp(-eta))).astype(int)
+    _, model = predict_and_fit(df, "churn", models=("lgbm",), folds=3, rng=0, drivers_sample=200)
+    new = df.drop(columns="churn").iloc[:700].copy()
+    new.loc[new.index[:5], "plan"] = "unseen"  # an unseen level becomes missing, as in prepare_features
+    new.insert(0, "subscriber_id", np.arange(len(new)) + 10)
+    path = tmp_path_factory.mktemp("score") / "new.parquet"
+    new.to_parquet(path, index=False)
+    return model, new, path
+
+
+def _reference(model, new):
+    X = prepare_features(new, model.schema)
+    prob = model.calibrator.predict(model.estimator.predict_proba(X)[:, 1])
+    contrib = model.estimator.booster_.predict(X, pred_contrib=True)
+    return X, prob, contrib
+
+
+def test_matrix_reads_like_the_pandas_frame(fitted):
+    """The Arrow matrix holds the numbers and category codes LightGBM makes of the pandas frame."""
+    model, new, _ = fitted
+    X = prepare_features(new, model.schema)
+    want = np.column_stack([X[c].cat.codes.where(X[c].notna()).astype(float) if X[c].dtype == "category"
+                            else X[c].to_numpy(float) for c in model.features])
+    got = feature_matrix(pa.RecordBatch.from_pandas(new, preserve_index=False), model.schema)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("batch_size", [700, 128])
+def test_probabilities_and_drivers_match_the_whole_frame(fitted, tmp_path, batch_size):
+    model, new, path = fitted
+    _, prob, contrib = _reference(model, new)
+    out = tmp_path / "scores.parquet"
+    summary = score_batches(model, path, out, id_column="subscriber_id", batch_size=batch_size, n_jobs=1)
+    got = pd.read_parquet(out)
+    assert summary["rows"] == len(new) and sum(summary["tiers"].values()) == len(new)
+    np.testing.assert_array_equal(got["subscriber_id"], new["subscriber_id"])
+    np.testing.assert_allclose(got["probability"], prob, rtol=RTOL)
+    np.testing.assert_array_equal(got["rank"], pd.Series(-prob).rank(method="first").astype(int))
+    top = np.argsort(-contrib[:, :-1], axis=1, kind="stable")[:, :3]
+    names = np.asarray(model.features, dtype=object)
+    for j in range(3):
+        np.testing.assert_array_equal(got[f"driver_{j + 1}"], names[top[:, j]])
+        np.testing.assert_allclose(got[f"driver_{j + 1}_shap"], contrib[np.arange(len(new)), top[:, j]], rtol=RTOL)
+    assert set(got["tier"]) <= set(TIERS)
+    high = got["tier"] == "high"
+    assert (got.loc[high, "action"] == "contact this week with a retention offer (top driver: "
+            + got.loc[high, "driver_1"] + ")").all()
+
+
+def test_contributions_add_up_to_the_raw_score(fitted):
+    """TreeSHAP additivity: sum of the feature contributions + expected value = the raw log-odds score."""
+    model, new, _ = fitted
+    X, _, contrib = _reference(model, new)
+    raw = model.estimator.booster_.predict(X, raw_score=True)
+    np.testing.assert_allclose(contrib.sum(axis=1), raw, atol=ADD_TOL)
+
+
+def test_drivers_for_the_high_tier_only(fitted, tmp_path):
+    model, new, path = fitted
+    out = tmp_path / "high.parquet"
+    score_batches(model, path, out, batch_size=256, driver_tiers=("high",), n_jobs=1)
+    got = pd.read_parquet(out)
+    full = tmp_path / "all.parquet"
+    score_batches(model, path, full, batch_size=256, n_jobs=1)
+    every = pd.read_parquet(full)
+    high = got["tier"] == "high"
+    assert got.loc[~high, "driver_1"].isna().all() and got.loc[~high, "driver_3_shap"].isna().all()
+    pd.testing.assert_frame_equal(got[high], every[high])
+    np.testing.assert_array_equal(got["probability"], every["probability"])
