@@ -161,3 +161,20 @@ def test_report_opens_in_headless_chromium(run, tmp_path):
     dom = proc.stdout
     assert len(re.findall(r'class="main-svg"', dom)) >= 5  # Plotly drew the gains, lift, calibration, drivers
     assert "predictive, not causal" in dom
+
+
+def test_score_with_segment_rules_gives_segment_and_action(churn2020, tmp_path):
+    rules = Path(__file__).resolve().parents[2] / "designs" / "segments" / "churn2020.yaml"
+    out = tmp_path / "m"
+    res = runner.invoke(app, ["predict", "--data", str(churn2020), "--target", "churn", "--models", "lgbm",
+                              "--folds", "3", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    scores = tmp_path / "s.parquet"
+    res = runner.invoke(app, ["score", "--model", str(out / "model.joblib"), "--data", str(churn2020), "--rules",
+                              str(rules), "--out", str(scores)])
+    assert res.exit_code == 0, res.output
+    s = pd.read_parquet(scores)
+    raw = pd.read_csv(churn2020)
+    assert len(s) == len(raw) and "segment" in s and s["action"].notna().all()
+    many = raw["number_customer_service_calls"] >= 4
+    assert (s.loc[many.to_numpy(), "segment"] == "many_service_calls").all()  # the rule file's first rule
