@@ -7,15 +7,16 @@ causal**.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from experiments.report.i18n import Lang, msg
 
-if TYPE_CHECKING:
-    from experiments.diagnosis.predict_results import PredictResult
+#: A :class:`~experiments.diagnosis.predict_results.PredictResult` (not imported here: its ``.plot()`` imports this
+#: module, and the layout test forbids import circles, type-only ones included).
+PredictResult = Any
 
 _LAYOUT = {"template": "plotly_white", "height": 380, "margin": {"t": 50, "b": 45, "l": 55, "r": 20}}
 

@@ -57,20 +57,23 @@ def predict_conclusions(r: PredictResult, lang: Lang = "en") -> list[str]:
     return out
 
 
+def _ci(metric, pct: bool = False) -> str:
+    """``mean [lo, hi]`` of a :class:`~experiments.diagnosis.predict_results.FoldMetric`."""
+    f = _p if pct else (lambda v: f"{v:.3f}")
+    return f"{f(metric.mean)} [{f(metric.lo)}, {f(metric.hi)}]"
+
+
 def models_table(r: PredictResult) -> pd.DataFrame:
     """One row per model: mean [interval across folds] of ROC AUC, PR AUC, Recall@K, precision@K, lift, F1, ECE."""
     rows = []
     for s in r.scores:
         m = s.metrics
-
-        def ci(key: str, pct: bool = False) -> str:
-            f = (lambda v: _p(v)) if pct else (lambda v: f"{v:.3f}")
-            return f"{f(m[key].mean)} [{f(m[key].lo)}, {f(m[key].hi)}]"
-
-        rows.append({"model": s.name, "ROC AUC": ci("roc_auc"), "PR AUC": ci("pr_auc"),
-                     f"Recall@{r.k_label}": ci("recall_at_k", True), f"precision@{r.k_label}": ci("precision_at_k", True),
+        rows.append({"model": s.name, "ROC AUC": _ci(m["roc_auc"]), "PR AUC": _ci(m["pr_auc"]),
+                     f"Recall@{r.k_label}": _ci(m["recall_at_k"], True),
+                     f"precision@{r.k_label}": _ci(m["precision_at_k"], True),
                      f"lift@{r.k_label}": f"{m['lift_at_k'].mean:.2f}",
-                     f"precision@{r.threshold:g}": _p(m["precision"].mean), f"recall@{r.threshold:g}": _p(m["recall"].mean),
+                     f"precision@{r.threshold:g}": _p(m["precision"].mean),
+                     f"recall@{r.threshold:g}": _p(m["recall"].mean),
                      "F1": f"{m['f1'].mean:.3f}", "ECE": f"{m['ece'].mean:.3f}", "s": f"{s.seconds:.1f}"})
     return pd.DataFrame(rows)
 

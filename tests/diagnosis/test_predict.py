@@ -78,10 +78,10 @@ def test_rf_drivers_match_the_shap_package():
     import shap
 
     gen = np.random.default_rng(4)
-    x = gen.normal(size=(400, 3))
+    x = gen.normal(size=(300, 3))
     df = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": np.where(x[:, 2] > 0, "p", "q"),
-                       "churn": (gen.random(400) < 1 / (1 + np.exp(-2 * x[:, 0] + x[:, 2]))).astype(int)})
-    res, model = predict_and_fit(df, "churn", models=("rf",), folds=3, rng=1)
+                       "churn": (gen.random(300) < 1 / (1 + np.exp(-2 * x[:, 0] + x[:, 2]))).astype(int)})
+    res, model = predict_and_fit(df, "churn", models=("rf",), folds=2, drivers_sample=300, rng=1)
     X = prepare_features(df, model.schema)
     ours = model.contributions(X)
     clf, prep = model.estimator.named_steps["clf"], model.estimator.named_steps["prep"]
