@@ -115,6 +115,8 @@ COMMANDS: dict[str, tuple[Callable[[Path, str], list[str]], str]] = {
                             "--out", _o(d) + "/labels.parquet"], EVENTS),
     "reasons": (lambda d, f: ["reasons", "--data", f, "--text", "complaint", "--lang", "en", "--topics", "0",
                               "--out", _o(d)], COMPLAINTS),
+    "predict": (lambda d, f: ["predict", "--data", f, "--target", "churned_90d", "--models", "logit", "--folds", "3",
+                              "--out", _o(d)], EXPERIMENT),
     "driver-effect": (lambda d, f: ["driver-effect", "--data", f, "--graph", str(d / GRAPH), "--simulations", "2",
                                     "--bootstrap", "5", "--json", _o(d) + "/effect.json"], DRIVER),
 }

@@ -20,6 +20,7 @@ from experiments.cli import survival as _survival  # noqa: F401
 from experiments.cli import did as _did  # noqa: F401
 from experiments.cli import diagnosis as _diagnosis  # noqa: F401
 from experiments.cli import signals as _signals  # noqa: F401
+from experiments.cli import predict as _predict  # noqa: F401
 
 __all__ = ["Interrupted", "app", "main"]
 

@@ -616,6 +616,16 @@ def predict_and_fit(data: Any, target: str | None = None, *, positive: str | Non
     return result, model
 
 
+def load_frame_for_predict(data: Any) -> pd.DataFrame:
+    """The rows :func:`predict_and_fit` cross-validates, in its order (the ``train`` rows of a label file with a
+    time split, else every row): for analyses of the same subscribers, such as the survival risk comparison."""
+    frame, contract = _load(data)
+    split = contract.get("split")
+    if split and split in frame.columns and set(frame[split].astype(str)) >= {"train", "test"}:
+        frame = frame[frame[split].astype(str) == "train"].reset_index(drop=True)
+    return frame
+
+
 def _holdout(model: ChurnModel, frame: pd.DataFrame, target: str, pos: str, k: tuple[str, float]) -> dict[str, Any]:
     from sklearn.metrics import average_precision_score, roc_auc_score
 

@@ -358,6 +358,64 @@ MESSAGES: dict[str, dict[str, str]] = {
     "reasons.churn": {"en": ", churn rate {rate}, {share} of churners", "zh": "，流失率 {rate}，占流失用户 {share}"},
     "reasons.topic": {"en": "Topic the catalogue misses ({n} texts): {words}",
                       "zh": "关键词目录未覆盖的主题（{n} 条文本）：{words}"},
+    # early warning: retention predict (experiments/diagnosis/predict_section.py)
+    "title.predict": {"en": "Early warning: who churns next", "zh": "流失预警：谁将流失"},
+    "diag.predict.best": {"en": "Best model by Recall@{k}: {model}, cross-validated ROC AUC {auc} (CI across {folds} "
+                                "folds {lo} to {hi}), PR AUC {pr}.",
+                          "zh": "按 Recall@{k} 选出的最佳模型：{model}，交叉验证 ROC AUC {auc}（{folds} 折间区间 {lo} 至 "
+                                "{hi}），PR AUC {pr}。"},
+    "diag.predict.recall": {"en": "Contacting the top {k} ({count} subscribers) reaches {recall} of the churners "
+                                  "(precision {precision}, lift {lift}); at most {max} is possible at this K.",
+                            "zh": "联系得分最高的 {k}（{count} 位用户）可覆盖 {recall} 的流失用户（精确率 {precision}，"
+                                  "提升度 {lift}）；该 K 下最多可覆盖 {max}。"},
+    "diag.predict.smote": {"en": "{model}: SMOTE instead of class weights changes ROC AUC by {auc} and Recall@K by "
+                                 "{recall} (mean across folds).",
+                           "zh": "{model}：用 SMOTE 代替类别权重，ROC AUC 变化 {auc}，Recall@K 变化 {recall}（各折平均）。"},
+    "diag.predict.dropped": {"en": "Not used as features (leakage guard and types): {items}.",
+                             "zh": "未用作特征的列（泄漏防护与类型检查）：{items}。"},
+    "diag.predict.coerced": {"en": "Text columns read as numbers, blank values made missing: {items}.",
+                             "zh": "按数值读取的文本列，空白值视为缺失：{items}。"},
+    "diag.predict.risk": {"en": "On the same {n} subscribers, Recall@{k}: survival risk score {risk}, classifier "
+                                "{clf} (at most {max}).",
+                          "zh": "在同样的 {n} 位用户上，Recall@{k}：生存风险评分 {risk}，分类器 {clf}（最多 {max}）。"},
+    "diag.predict.drivers": {"en": "Strongest drivers of the score (predictive, not causal): {items}.",
+                             "zh": "得分的主要驱动因素（仅具预测性，不代表因果）：{items}。"},
+    "diag.predict.not_causal": {"en": "Drivers are predictive, not causal: they say what the model uses, not what an "
+                                      "offer would change; test a driver with retention driver-effect or an "
+                                      "experiment.",
+                                "zh": "驱动因素仅具预测性，不代表因果：它们说明模型依据什么，而不是优惠能改变什么；"
+                                      "请用 retention driver-effect 或实验检验驱动因素。"},
+    "diag.predict.tab.models": {"en": "Model comparison (mean across folds, interval across folds)",
+                                "zh": "模型比较（各折平均值及各折间区间）"},
+    "diag.predict.tab.drivers": {"en": "Drivers: mean |SHAP| of {model} (predictive, not causal)",
+                                 "zh": "驱动因素：{model} 的平均 |SHAP|（仅具预测性，不代表因果）"},
+    "diag.predict.tab.dropped": {"en": "Columns left out of the features", "zh": "未纳入特征的列"},
+    "diag.predict.tab.risk": {"en": "Survival risk score vs classifier on the same subscribers",
+                              "zh": "同一批用户上生存风险评分与分类器的比较"},
+    "diag.predict.fig.gains": {"en": "Cumulative gains (out-of-fold)", "zh": "累积增益（折外预测）"},
+    "diag.predict.fig.lift": {"en": "Lift (out-of-fold)", "zh": "提升度（折外预测）"},
+    "diag.predict.fig.calibration": {"en": "Calibration (out-of-fold, 10 equal-count bins)",
+                                     "zh": "校准（折外预测，10 个等量分箱）"},
+    "diag.predict.fig.importance": {"en": "Global drivers of {model}: mean |SHAP| (predictive, not causal)",
+                                    "zh": "{model} 的全局驱动因素：平均 |SHAP|（仅具预测性，不代表因果）"},
+    "diag.predict.fig.beeswarm": {"en": "Per-subscriber SHAP values of {model} (predictive, not causal)",
+                                  "zh": "{model} 每位用户的 SHAP 值（仅具预测性，不代表因果）"},
+    "diag.predict.fig.risk": {"en": "Recall@{k}: survival risk score vs classifier", "zh": "Recall@{k}：生存风险评分与分类器"},
+    "diag.predict.perfect": {"en": "perfect ranking", "zh": "完美排序"},
+    "diag.predict.random": {"en": "random", "zh": "随机"},
+    "diag.predict.ideal": {"en": "ideal", "zh": "理想"},
+    "diag.predict.contacted": {"en": "share of subscribers contacted", "zh": "联系的用户比例"},
+    "diag.predict.captured": {"en": "share of churners reached", "zh": "覆盖的流失用户比例"},
+    "diag.predict.predicted": {"en": "predicted probability", "zh": "预测概率"},
+    "diag.predict.observed": {"en": "observed churn rate", "zh": "实际流失率"},
+    "diag.predict.value_rank": {"en": "value rank", "zh": "取值排名"},
+    "diag.predict.max_recall": {"en": "maximum possible", "zh": "最大可能值"},
+    "diag.predict.check.calibration": {"en": "Calibration", "zh": "校准"},
+    "diag.predict.calibration.ok": {"en": "expected calibration error of {model}: {ece}.",
+                                    "zh": "{model} 的期望校准误差：{ece}。"},
+    "diag.predict.calibration.warn": {"en": "expected calibration error of {model} is {ece} (above 0.05): read the "
+                                            "probabilities as a ranking.",
+                                      "zh": "{model} 的期望校准误差为 {ece}（高于 0.05）：请把概率仅当作排序使用。"},
 }
 
 

@@ -9,7 +9,7 @@ import pytest
 from experiments.diagnosis.section import profile_section
 from experiments.report.i18n import MESSAGES
 
-KEYS = [k for k in MESSAGES if k.startswith(("diag.", "cockpit.")) or k == "title.diagnosis"]
+KEYS = [k for k in MESSAGES if k.startswith(("diag.", "cockpit.")) or k in ("title.diagnosis", "title.predict")]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SAME_IN_BOTH = {"diag.method.cramers_v"}  # a proper name
 
