@@ -52,18 +52,16 @@ def predict_command(
     jobs: int = typer.Option(1, "--jobs", min=1, help="Threads of the forest and LightGBM."),
     seed: int = typer.Option(0, "--seed", help="Seed of the folds, the models and SMOTE."),
     out: Path = typer.Option(..., "--out", help="Folder for predict.json, model.joblib, its schema and report.html."),
-    lang: str = typer.Option("en", "--lang", help="Language of the report: en or zh."),
+    lang: str = typer.Option("en", "--lang", help="Language of the report: en or zh (en-US, zh-CN, zh-Hans ...)."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
     """Cross-validate churn classifiers on the same folds, rank them by Recall@K, save the best, explain it."""
-    from typing import cast
 
     from experiments.diagnosis.predict import load_frame_for_predict, predict_and_fit, result_json, schema_text
     from experiments.diagnosis.ranking import parse_k
-    from experiments.report.i18n import Lang
-    from experiments.spec.literals import check_literal
+    from experiments.report.i18n import parse_lang
 
-    check_literal(lang, Lang, "--lang")
+    page_lang = parse_lang(lang)
     parse_k(k)
     files_out = [out / "predict.json", out / MODEL_FILE, out / f"{MODEL_FILE}.schema.json", out / "report.html"]
     check_writable(files_out, force)
@@ -85,7 +83,6 @@ def predict_command(
     from experiments.report.i18n import msg
     from experiments.report.render import render_html
 
-    page_lang = cast("Lang", lang)
     files: dict[Path, bytes | str] = {
         out / "predict.json": result_json(result, model),
         out / MODEL_FILE: model.to_bytes(),
@@ -142,16 +139,15 @@ def score_command(
     id_column: str | None = typer.Option(None, "--id", help="Subscriber id column to carry into the output."),
     rules: Path | None = typer.Option(None, "--rules", help="Segment rule file (YAML): segment and its action."),
     batch_size: int = typer.Option(250_000, "--batch-size", min=1, help="Rows per batch (bounds the memory)."),
-    lang: str = typer.Option("en", "--lang", help="Language of the segment actions: en or zh."),
+    lang: str = typer.Option("en", "--lang", help="Language of the segment actions: en or zh (en-US, zh-CN ...)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
 ) -> None:
     """Probability, rank, tier, top three drivers (predictive, not causal), segment and action per subscriber."""
     from experiments.diagnosis.predict import load_model, score_batches
     from experiments.errors import DesignError
-    from experiments.report.i18n import Lang
-    from experiments.spec.literals import check_literal
+    from experiments.report.i18n import parse_lang
 
-    check_literal(lang, Lang, "--lang")
+    lang = parse_lang(lang)
     if out.suffix.lower() != ".parquet":
         raise DesignError(f"--out: {out.name!r} must end in .parquet")
     check_writable([out], force)
