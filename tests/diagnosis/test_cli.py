@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from signals_cli import assert_refused
 from typer.testing import CliRunner
 
 from experiments.cli.app import app
@@ -19,14 +20,7 @@ RULES = REPO / "designs" / "segments" / "churn2020.yaml"
 
 
 def _bad(args: list[str], match: str, out: Path) -> str:
-    res = runner.invoke(app, args)
-    assert res.exit_code == 2, res.output
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, res.stderr
-    assert "Traceback" not in res.output
-    assert match in lines[0], lines[0]
-    assert not out.exists() or (out.is_dir() and not any(out.iterdir()))
-    return lines[0]
+    return assert_refused(args, out, match, empty_dir_ok=True)
 
 
 def test_profile_writes_json_and_html(churn2020, tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from signals_cli import assert_refused
 from typer.testing import CliRunner
 
 from experiments.cli.app import app
@@ -21,16 +22,7 @@ runner = CliRunner()
 
 
 def _bad(args: list[str], match: str, out: Path) -> str:
-    before = sorted(p.name for p in out.parent.iterdir()) if out.parent.exists() else []
-    res = runner.invoke(app, args)
-    assert res.exit_code == 2, res.output
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, res.stderr
-    assert "Traceback" not in res.output
-    assert match in lines[0], lines[0]
-    assert not out.exists() or (out.is_dir() and not any(out.iterdir()))
-    assert (sorted(p.name for p in out.parent.iterdir()) if out.parent.exists() else []) == before
-    return lines[0]
+    return assert_refused(args, out, match, empty_dir_ok=True)
 
 
 @pytest.fixture(scope="module")
