@@ -16,6 +16,7 @@ Two implementations, tested to give the same numbers:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -95,9 +96,11 @@ def _metric_sql(m: MetricColumns, assigned_at: str | None, types: dict[str, str]
     Written for a single fast scan: integer and boolean outcomes are summed without a cast, the 0/1 check of an
     integer or boolean column is its minimum and maximum (a float column is compared with 0 and 1), and Σy² of a
     binary metric is not computed (it equals Σy once the check passes; :meth:`DuckDBSource.aggregate` fills it in).
-    Without a maturity rule the null count is a filter DuckDB answers from Parquet statistics, and ``n`` is
-    ``units - nulls``. With missing values or non-0/1 values the sums are not meaningful: the analysis stops on the
-    counts first.
+    Without a maturity rule there is no per-row filter at all: the scan counts the non-missing values
+    (``count(col)``, read from the validity mask), and NaN and ±inf in a float column show as a sum that is not
+    finite (they propagate through ``sum``); only then does :meth:`DuckDBSource.aggregate` count the missing values
+    exactly in a second query (:func:`_finish_row` leaves ``nulls`` as None). ``n`` is ``units - nulls``. With
+    missing values or non-0/1 values the sums are not meaningful: the analysis stops on the counts first.
     """
     col_type = types[m.column].upper()
     exact = col_type in _INTEGER_TYPES or col_type == "BOOLEAN"
@@ -119,7 +122,8 @@ def _metric_sql(m: MetricColumns, assigned_at: str | None, types: dict[str, str]
                 f"count(*) FILTER (WHERE {counted} AND {missing}) AS {_ident(p + 'nulls')}"]
         where = f" FILTER (WHERE {use})"
     else:
-        out.append(f"count(*) FILTER (WHERE {missing}) AS {_ident(p + 'nulls')}")
+        out += [f"count({_ident(c)}) AS {_ident(p + key)}"
+                for key, c in (("present", m.column), ("x_present", m.covariate)) if c is not None]
         where = ""
     if m.binary:
         if exact:
@@ -136,12 +140,25 @@ def _metric_sql(m: MetricColumns, assigned_at: str | None, types: dict[str, str]
     return out
 
 
-def _finish_row(row: dict[str, Any], metrics: Sequence[MetricColumns]) -> dict[str, Any]:
-    """Python-side columns of one group: ``n`` without maturity, the 0/1 check from min/max, Σy² of 0/1 values."""
+def _finish_row(row: dict[str, Any], metrics: Sequence[MetricColumns],
+                _float_metrics: frozenset[str]) -> dict[str, Any]:
+    """Python-side columns of one group: ``nulls`` and ``n`` without maturity (None: to be counted exactly), the
+    0/1 check from min/max, Σy² of 0/1 values. ``_float_metrics`` names the metrics with a float column."""
     for m in metrics:
         p = m.name + "__"
         if m.mature_before is None:
-            row[p + "n"] = row["units"] - row[p + "nulls"]
+            present = [row.pop(p + "present"), row.pop(p + "x_present", row["units"])]
+            floats = m.name in _float_metrics
+            clean = all(c == row["units"] for c in present) and not (floats and not all(
+                math.isfinite(row[p + k] or 0.0) for k in ("sum", "sum_sq", "x_sum", "x_sum_sq", "xy_sum")
+                if p + k in row))
+            if clean:
+                row[p + "nulls"] = 0
+            elif not floats and m.covariate is None:
+                row[p + "nulls"] = row["units"] - present[0]
+            else:  # NaN/inf, or missing values in both columns: counted exactly in a 2nd query
+                row[p + "nulls"] = None
+            row[p + "n"] = None if row[p + "nulls"] is None else row["units"] - row[p + "nulls"]
         if m.binary:
             if p + "min" in row:
                 lo, hi = row.pop(p + "min"), row.pop(p + "max")
@@ -255,11 +272,27 @@ class DuckDBSource:
         cursor = self.con.execute(f"SELECT {', '.join(keys)}, {', '.join(aggs)} FROM {self.relation} "
                                   f"GROUP BY {group} ORDER BY {group}")
         names = [d[0] for d in cursor.description]
-        rows = [_finish_row(dict(zip(names, r, strict=True)), metrics) for r in cursor.fetchall()]
+        floats = frozenset(m.name for m in metrics
+                           if any(self._types[c].upper() in _FLOAT_TYPES for c in (m.column, m.covariate) if c))
+        rows = [_finish_row(dict(zip(names, r, strict=True)), metrics, floats) for r in cursor.fetchall()]
         for m in metrics:
+            if any(r.get(m.name + "__nulls", 0) is None for r in rows):
+                self._count_missing(rows, keys, m)
             if any(r.get(m.name + "__bad", 0) is None for r in rows):  # values outside [0, 1]: count them exactly
                 self._count_bad(rows, keys, m, assigned_at)
         return tuple(rows)
+
+    def _count_missing(self, rows: list[dict[str, Any]], keys: list[str], m: MetricColumns) -> None:
+        """Exact ``nulls`` and ``n`` of a metric without maturity rule (null, NaN or ±inf in its columns)."""
+        missing = _missing_sql(m.column, self._types)
+        if m.covariate is not None:
+            missing = f"({missing} OR {_missing_sql(m.covariate, self._types)})"
+        group = ", ".join(str(i + 1) for i in range(len(keys)))
+        found = self.con.execute(f"SELECT {', '.join(keys)}, count(*) FILTER (WHERE {missing}) FROM {self.relation} "
+                                 f"GROUP BY {group} ORDER BY {group}").fetchall()
+        for row, counted in zip(rows, found, strict=True):
+            row[m.name + "__nulls"] = int(counted[-1])
+            row[m.name + "__n"] = row["units"] - int(counted[-1])
 
     def _count_bad(self, rows: list[dict[str, Any]], keys: list[str], m: MetricColumns,
                    assigned_at: str | None) -> None:
