@@ -273,25 +273,27 @@ def _check_columns(table: ir.Table, design: Any, unit: str, source: str) -> None
 
 
 def _check_rows(table: ir.Table, unit: str, strata: Sequence[str], source: str) -> int:
-    """Count rows; raise on missing or duplicate ids and missing strata values (one engine query)."""
-    from experiments.data.engine import check_id_type
+    """Count rows; raise on missing or duplicate ids and missing strata values.
+
+    Distinct ids are counted by :func:`experiments.data.engine.count_duplicates` (a bitmap for integer ids, so the
+    check's memory does not grow with the population; ``COUNT(DISTINCT)`` under the run's memory limit otherwise).
+    """
+    from experiments.data.engine import check_id_type, count_duplicates
 
     check_id_type(str(table.schema()[unit]), unit, f"unit column of {source}")
-    aggs = {"rows": table.count(), "units": table[unit].nunique(), "null_units": table[unit].isnull().sum()}
-    for i, s in enumerate(strata):
-        aggs[f"null_{i}"] = table[s].isnull().sum()
     import duckdb
 
     try:
-        row = table.aggregate(**aggs).execute().iloc[0]
+        rows, distinct, null_units = count_duplicates(table, unit)
+        row = (table.aggregate(**{f"null_{i}": table[s].isnull().sum() for i, s in enumerate(strata)})
+               .execute().iloc[0] if strata else {})
     except duckdb.Error as exc:  # e.g. an eligibility value the engine cannot convert to the column's type
         raise DataError(f"{source}: the eligibility conditions cannot be evaluated: {str(exc).splitlines()[0]}; "
                         "check each condition's value against its column's type") from None
-    rows = int(row["rows"])
-    if int(row["null_units"] or 0):
-        raise DataError(f"{source}: unit column {unit!r} has {int(row['null_units'])} missing ids; "
+    if null_units:
+        raise DataError(f"{source}: unit column {unit!r} has {null_units} missing ids; "
                         "drop those rows or fill the ids before assigning")
-    if int(row["units"]) != rows:
+    if distinct != rows:
         dup = table.group_by(unit).aggregate(k=table.count()).filter(lambda t: t.k > 1)
         n_dup, example = dup.count().execute(), dup.limit(3)[unit].execute().tolist()
         raise DataError(f"{source}: unit column {unit!r} has {int(n_dup)} duplicated ids (e.g. {example}) among "
@@ -415,7 +417,6 @@ def _assign(design: Any, *, out: Path, population: Any, salt: str | None, regist
     eligible = table.filter(eligibility_filter(table, conditions, label)) if conditions else table
     strata = list(design.strata)
     covariates = list(spec.covariates) if spec is not None else []
-    _check_rows(eligible, unit, strata, label)
 
     weights = {a: s.weight for a, s in design.arms.items()}
     salt = salt if salt is not None else (design.assignment.salt or design.name)
@@ -433,6 +434,15 @@ def _assign(design: Any, *, out: Path, population: Any, salt: str | None, regist
                        for k in ("memory_limit", "temp_directory", "enable_progress_bar", "preserve_insertion_order")}
     if memory_limit:
         con.execute(f"SET memory_limit = {sql_str(memory_limit)}")
+    check_spill = Path(tempfile.mkdtemp(prefix="retention-check-"))  # not beside the output: a refusal writes nothing
+    con.execute(f"SET temp_directory = {sql_str(str(check_spill))}")
+    try:
+        _check_rows(eligible, unit, strata, label)
+    except BaseException:
+        _restore_settings(con, settings_before)
+        raise
+    finally:
+        _rmtree(check_spill)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     con.execute(f"SET temp_directory = {sql_str(str(tmp_dir / 'spill'))}")
@@ -602,9 +612,7 @@ def _assign(design: Any, *, out: Path, population: Any, salt: str | None, regist
         for view in ("__bounds",):
             with contextlib.suppress(Exception):
                 con.unregister(view)
-        for k, v in settings_before.items():  # the caller's connection is left as it was
-            with contextlib.suppress(Exception):
-                con.execute(f"SET {k} = {sql_str(str(v).lower()) if isinstance(v, bool) else sql_str(str(v))}")
+        _restore_settings(con, settings_before)
         _rmtree(tmp_dir)
     written = None
     if engine_source is not None:  # the population lives in an engine: the assignment goes back there as a table
@@ -703,6 +711,13 @@ def _covariate_stats(con: Any, covariates: Sequence[str], table: ir.Table, arms:
     if not frames:
         return pd.DataFrame(columns=["covariate", "level", "arm", "n", "sum", "sum_sq"])
     return pd.concat(frames, ignore_index=True)
+
+
+def _restore_settings(con: Any, settings: dict[str, Any]) -> None:
+    """Leave the caller's connection as it was."""
+    for k, v in settings.items():
+        with contextlib.suppress(Exception):
+            con.execute(f"SET {k} = {sql_str(str(v).lower()) if isinstance(v, bool) else sql_str(str(v))}")
 
 
 def _rmtree(path: Path) -> None:
