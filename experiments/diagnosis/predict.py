@@ -704,6 +704,25 @@ def _dataset(path: str | Path, model: ChurnModel):
     return dset
 
 
+def _batches(dset: Any, columns: list[str], batch_size: int) -> Any:
+    """Record batches of ``columns``, in file order, holding one Parquet row group at a time.
+
+    ``Dataset.to_batches`` keeps what it has decoded until the scan ends (apache/arrow#39808: 5.9 GB peak for a
+    10M-row score file, ``benchmarks/README.md``), so Parquet files are read row group by row group with
+    ``ParquetFile.iter_batches``; CSV goes through the dataset scanner.
+    """
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    if not isinstance(dset.format, ds.ParquetFileFormat):
+        yield from dset.to_batches(columns=columns, batch_size=batch_size)
+        return
+    for fragment in dset.get_fragments():
+        pf = pq.ParquetFile(fragment.path, filesystem=dset.filesystem)
+        for group in range(pf.metadata.num_row_groups):
+            yield from pf.iter_batches(batch_size=batch_size, columns=columns, row_groups=[group])
+
+
 def _native_lgbm(model: ChurnModel) -> bool:
     """A LightGBM model that reads numbers and category codes directly (no preprocessing pipeline)."""
     return model.kind == "lgbm" and not model.name.endswith("smote")
@@ -748,7 +767,7 @@ def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_co
     Two passes over the input: the first computes every calibrated probability (one float per subscriber is all
     that is kept) for the global rank; the second computes the SHAP contributions of each batch and writes
     ``[id], probability, rank, tier, driver_1..3, driver_1..3_shap, [segment], action``. Memory: the two
-    per-subscriber arrays (probability and rank, 16 bytes a row) plus one batch.
+    per-subscriber arrays (probability and rank, 16 bytes a row) plus one Parquet row group and one batch.
 
     Parameters
     ----------
@@ -805,7 +824,7 @@ def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_co
             return booster.predict(x, pred_contrib=True, num_threads=threads)[:, :-1]
         return model.contributions(x)
 
-    probs = [probability(matrix(b)) for b in dset.to_batches(columns=model.features, batch_size=batch_size)]
+    probs = [probability(matrix(b)) for b in _batches(dset, model.features, batch_size)]
     p_all = np.concatenate(probs) if probs else np.zeros(0)
     del probs
     order = np.argsort(-p_all, kind="stable")
@@ -827,7 +846,7 @@ def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_co
     tier_names = pa.array(TIERS, pa.string())
     k = min(drivers, len(model.features))
     try:
-        for batch in dset.to_batches(columns=read_cols, batch_size=batch_size):
+        for batch in _batches(dset, read_cols, batch_size):
             n = batch.num_rows
             p = p_all[start:start + n]
             lo, hi = model.tier_cuts

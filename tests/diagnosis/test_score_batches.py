@@ -54,9 +54,25 @@ def test_matrix_reads_like_the_pandas_frame(fitted):
     np.testing.assert_array_equal(got, want)
 
 
+def _row_groups_in_two_files(new: pd.DataFrame, folder) -> None:
+    """``new`` as a folder of two Parquet files of several row groups each (read row group by row group)."""
+    import pyarrow.parquet as pq
+
+    folder.mkdir()
+    half = len(new) // 2
+    for i, part in enumerate((new.iloc[:half], new.iloc[half:])):
+        pq.write_table(pa.Table.from_pandas(part, preserve_index=False), folder / f"part-{i}.parquet",
+                       row_group_size=97)
+    assert pq.ParquetFile(folder / "part-0.parquet").metadata.num_row_groups == 4
+
+
+@pytest.mark.parametrize("layout", ["one file", "row groups in two files"])
 @pytest.mark.parametrize("batch_size", [700, 128])
-def test_probabilities_and_drivers_match_the_whole_frame(fitted, tmp_path, batch_size):
+def test_probabilities_and_drivers_match_the_whole_frame(fitted, tmp_path, batch_size, layout):
     model, new, path = fitted
+    if layout != "one file":
+        path = tmp_path / "parts"
+        _row_groups_in_two_files(new, path)
     _, prob, contrib = _reference(model, new)
     out = tmp_path / "scores.parquet"
     summary = score_batches(model, path, out, id_column="subscriber_id", batch_size=batch_size, n_jobs=1)
