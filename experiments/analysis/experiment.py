@@ -89,8 +89,8 @@ def _validate_aggregates(rows: Sequence[dict[str, Any]], design: ExperimentDesig
     for m in design.metrics:
         nulls = _total(rows, f"{m.name}__nulls")
         if nulls:
-            cols = m.column + (f" or {m.covariate!r}" if m.covariate else "")
-            raise DataError(f"column {cols!r} (metric {m.name}) has {nulls} missing value(s) (null, NaN "
+            cols = f"column {m.column!r}" + (f" or its covariate {m.covariate!r}" if m.covariate else "")
+            raise DataError(f"{cols} (metric {m.name}) has {nulls} missing value(s) (null, NaN "
                             "or inf); fill or drop them explicitly before the analysis — missing outcomes "
                             "are never dropped silently")
         if m.kind == "binary":
@@ -100,6 +100,9 @@ def _validate_aggregates(rows: Sequence[dict[str, Any]], design: ExperimentDesig
                                 "other than 0/1; recode it to 0/1 or declare kind: continuous")
         n = _per_arm(rows, f"{m.name}__n")
         thin = [a for a in design.arms if int(n.get(a, 0)) < 2]
+        if thin and m.maturity_days is None:
+            raise DataError(f"metric {m.name}: arm(s) {thin} have fewer than 2 units (a variance needs 2); add "
+                            f"units to the data or remove the arm from the design")
         if thin:
             raise DataError(f"metric {m.name}: arm(s) {thin} have fewer than 2 mature units "
                             f"(maturity_days={m.maturity_days}); wait for the data to mature or lower maturity_days")

@@ -155,6 +155,16 @@ def test_nothing_mature_is_a_clear_error(design, frame):
         analyze(design, frame)
 
 
+def test_one_unit_per_arm_is_a_clear_error_without_maturity_talk():
+    """The smallest input a user tries: one subscriber per arm; no maturity rule, so no advice to wait."""
+    metrics = [{"name": "churn", "column": "churned", "kind": "binary", "direction": "decrease"}]
+    design = make_design(metrics=metrics, data={"source": "x.parquet", "arm": "arm"})
+    frame = pd.DataFrame({"arm": list(design.arms), "churned": [1] * len(design.arms)})
+    with pytest.raises(DataError, match=r"fewer than 2 units \(a variance needs 2\); add units") as err:
+        analyze(design, frame)
+    assert "maturity" not in str(err.value)
+
+
 @pytest.mark.spark
 @pytest.mark.slow
 def test_spark_backend_equals_duckdb(design, to_spark):
