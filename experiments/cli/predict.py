@@ -140,6 +140,9 @@ def score_command(
     rules: Path | None = typer.Option(None, "--rules", help="Segment rule file (YAML): segment and its action."),
     batch_size: int = typer.Option(250_000, "--batch-size", min=1, help="Rows per batch (bounds the memory)."),
     lang: str = typer.Option("en", "--lang", help="Language of the segment actions: en or zh (en-US, zh-CN ...)."),
+    driver_tiers: str = typer.Option("all", "--driver-tiers",
+                                     help="Tiers whose subscribers get drivers: all, or a comma list of high, medium, "
+                                          "low (TreeSHAP costs tens of predictions a row: 'high' for large files)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
 ) -> None:
     """Probability, rank, tier, top three drivers (predictive, not causal), segment and action per subscriber."""
@@ -150,6 +153,16 @@ def score_command(
     lang = parse_lang(lang)
     if out.suffix.lower() != ".parquet":
         raise DesignError(f"--out: {out.name!r} must end in .parquet")
+    tiers_wanted = [t.strip().lower() for t in driver_tiers.split(",") if t.strip()]
+    if not tiers_wanted:
+        raise DesignError("--driver-tiers is empty; give all, or tiers such as high or high,medium")
+    drivers_for = None if tiers_wanted == ["all"] else tuple(tiers_wanted)
+    from experiments.diagnosis.predict import TIERS
+
+    unknown = sorted(set(drivers_for or ()) - set(TIERS))
+    if unknown:
+        raise DesignError(f"--driver-tiers: {', '.join(unknown)} is not a tier; choose all or from "
+                          f"{', '.join(TIERS)}, comma-separated (e.g. high,medium)")
     check_writable([out], force)
     model = load_model(model_file)
     segs = None
@@ -159,7 +172,7 @@ def score_command(
         segs = load_rules(rules)
     with _working(f"scoring {data} with {model.name} ..."):
         summary = score_batches(model, data, out, id_column=id_column, segments=segs, batch_size=batch_size,
-                                lang=lang)
+                                lang=lang, driver_tiers=drivers_for)
     tiers = ", ".join(f"{t} {n:,}" for t, n in summary["tiers"].items())
     console.print(f"scored {summary['rows']:,} subscribers with {summary['model']} (tiers: {tiers}); "
                   f"wrote {out}")

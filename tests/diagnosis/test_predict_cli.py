@@ -84,6 +84,29 @@ def test_score_writes_one_row_per_subscriber(run, small, tmp_path):
     assert again.exit_code == 2 and "--force" in again.stderr
 
 
+def test_score_drivers_for_the_high_tier_only(run, small, tmp_path):
+    """``--driver-tiers high``: the same probabilities, ranks and high-tier drivers as drivers for all."""
+    every, high = tmp_path / "all.parquet", tmp_path / "high.parquet"
+    for out, extra in ((every, []), (high, ["--driver-tiers", "High"])):
+        res = runner.invoke(app, ["score", "--model", str(run / "model.joblib"), "--data", str(small), "--id", "id",
+                                  "--out", str(out), *extra])
+        assert res.exit_code == 0, res.output
+    a, h = pd.read_parquet(every), pd.read_parquet(high)
+    top = h["tier"] == "high"
+    assert top.any() and (~top).any()
+    pd.testing.assert_frame_equal(h[top], a[top])
+    np.testing.assert_array_equal(h["probability"], a["probability"])
+    assert h.loc[~top, ["driver_1", "driver_2", "driver_3", "driver_1_shap"]].isna().all().all()
+
+
+@pytest.mark.parametrize("tiers", ["top", " , ", "high,best"])
+def test_score_refuses_unknown_driver_tiers(run, small, tmp_path, tiers):
+    out = tmp_path / "s.parquet"
+    line = _bad(["score", "--model", str(run / "model.joblib"), "--data", str(small), "--out", str(out),
+                 "--driver-tiers", tiers], "--driver-tiers", out)
+    assert "high" in line
+
+
 def test_score_with_another_feature_set_names_the_columns(run, small, tmp_path):
     other = tmp_path / "other.csv"
     pd.read_csv(small).drop(columns=["calls"]).rename(columns={"charge": "bill"}).to_csv(other, index=False)
