@@ -38,6 +38,25 @@ def _raise_interrupted(signum: int, frame: object) -> None:
     raise Interrupted(signum)
 
 
+def _redeliver_swallowed(unraisable: object) -> None:
+    """``sys.unraisablehook``: a signal that arrived while Python ran a weakref callback or a ``__del__`` (an import
+    lock's cleanup, say) raised :class:`Interrupted` where exceptions are only printed and dropped. Send the
+    signal again from a timer thread, 10 ms later, so that the main thread meets it in ordinary code and the run
+    still stops (sent from here, it would run its handler inside this hook and be dropped again); everything else
+    is printed as Python prints it."""
+    import os
+    import sys
+    import threading
+
+    exc = getattr(unraisable, "exc_value", None)
+    if isinstance(exc, Interrupted):
+        timer = threading.Timer(0.01, os.kill, (os.getpid(), exc.signum))
+        timer.daemon = True
+        timer.start()
+        return
+    sys.__unraisablehook__(unraisable)  # type: ignore[arg-type]
+
+
 def main() -> None:
     """Entry point of the ``retention`` console script.
 
@@ -50,6 +69,7 @@ def main() -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _raise_interrupted)
+    sys.unraisablehook = _redeliver_swallowed
     try:
         code = _run_app()
     except Interrupted as exc:
