@@ -16,12 +16,11 @@ with one pre-period, randomization inference whose smallest attainable p-value e
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import math
-from collections import Counter
 
 import numpy as np
 

@@ -86,7 +86,6 @@ def analyze(
     t0 = time.perf_counter()
     from experiments.analysis.experiment import analyze as run
     from experiments.analysis.section import print_experiment
-
     from experiments.report.i18n import parse_lang
 
     t1 = time.perf_counter()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import typer
 
 from experiments.cli._common import check_writable, console, domain_errors, to_json, write_outputs
 from experiments.cli.app import app
+
+if TYPE_CHECKING:
+    from experiments.report.i18n import Lang
 
 _LANG = typer.Option("en", "--lang", help="Language of the report: en or zh (tags such as en-US, zh-CN, zh_Hans "
                                           "work too).")

@@ -37,8 +37,15 @@ import numpy as np
 import pandas as pd
 
 from experiments.diagnosis.predict_results import FeatureReport, FoldMetric, ModelScore, PredictResult
-from experiments.diagnosis.ranking import (k_count, lift_at_k, parse_k, precision_at_k, recall_at_k, t_interval,
-                                           expected_calibration_error)
+from experiments.diagnosis.ranking import (
+    expected_calibration_error,
+    k_count,
+    lift_at_k,
+    parse_k,
+    precision_at_k,
+    recall_at_k,
+    t_interval,
+)
 from experiments.errors import DataError, DesignError
 
 ModelName = Literal["logit", "rf", "lgbm"]
@@ -198,7 +205,7 @@ def plan_features(frame: pd.DataFrame, target: str, y: np.ndarray, folds: list[t
     numeric = tuple(c for c in cols if kinds[c] == "numeric" and c not in dropped)
     categorical = tuple(c for c in cols if kinds[c] == "categorical" and c not in dropped)
     if not numeric and not categorical:
-        raise DataError(f"no feature is left after the leakage guard; dropped: "
+        raise DataError("no feature is left after the leakage guard; dropped: "
                         + "; ".join(f"{c} ({why})" for c, why in dropped.items()))
     schema = [{"name": c, "kind": "numeric", "dtype": str(frame[c].dtype), "categories": None} for c in numeric]
     schema += [{"name": c, "kind": "categorical", "dtype": str(frame[c].dtype),
@@ -882,7 +889,7 @@ def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_co
                 if first is not None:
                     code = np.where((tier_code == 2) & (first >= 0), 3 + first, code)
                 res["action"] = pa.DictionaryArray.from_arrays(pa.array(code), actions).cast(pa.string())
-            for t, c in zip(TIERS, np.bincount(tier_code, minlength=3)):
+            for t, c in zip(TIERS, np.bincount(tier_code, minlength=3), strict=True):
                 tiers[t] += int(c)
             table = pa.table(res)
             if writer is None:

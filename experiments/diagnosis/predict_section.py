@@ -46,7 +46,7 @@ def predict_conclusions(r: PredictResult, lang: Lang = "en") -> list[str]:
                        max=_p(float(c["max_recall_at_k"].iloc[0]))))
     if len(r.drivers):
         out.append(msg("diag.predict.drivers", lang, items=", ".join(
-            f"{f} ({s:.0%})" for f, s in zip(r.drivers["feature"].head(5), r.drivers["share"].head(5)))))
+            f"{f} ({s:.0%})" for f, s in zip(r.drivers["feature"].head(5), r.drivers["share"].head(5), strict=True))))
     dropped = {c: why for c, why in r.features.dropped.items() if why != "target"}
     if dropped:
         out.append(msg("diag.predict.dropped", lang, items="; ".join(f"{c} ({why})" for c, why in dropped.items())))

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.errors import DesignError, DataError
+from experiments.errors import DataError, DesignError
 
 
 def parse_k(k: str | int | float, n: int | None = None) -> tuple[str, float]:

@@ -12,8 +12,17 @@ import pytest
 from scipy import stats
 from sklearn.metrics import precision_score, recall_score
 
-from experiments.diagnosis.ranking import (calibration_bins, expected_calibration_error, gains_curve, k_count,
-                                           lift_at_k, parse_k, precision_at_k, recall_at_k, t_interval)
+from experiments.diagnosis.ranking import (
+    calibration_bins,
+    expected_calibration_error,
+    gains_curve,
+    k_count,
+    lift_at_k,
+    parse_k,
+    precision_at_k,
+    recall_at_k,
+    t_interval,
+)
 from experiments.errors import DataError, DesignError
 
 RTOL = 1e-12  # same counts, float noise only
