@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from signals_cli import assert_refused
+from signals_cli import refusal
 from typer.testing import CliRunner
 
 from experiments.cli.app import app
@@ -137,11 +137,11 @@ def test_cli_writes_label_contract(tmp_path, sim):
     assert summary["label_columns"] == cols and summary["split_at"] is not None
 
 
-def _bad(tmp_path, frame: pd.DataFrame, *args: str, match: str) -> None:
+def _refusal(tmp_path, frame: pd.DataFrame, *args: str) -> str:
     ev = tmp_path / "events.csv"
     frame.to_csv(ev, index=False)
     out = tmp_path / "labels.parquet"
-    assert_refused(["label", "--events", str(ev), "--out", str(out), *args], out, match)
+    return refusal(["label", "--events", str(ev), "--out", str(out), *args], out)
 
 
 EVENTS = pd.DataFrame({"subscriber_id": ["a", "a", "b"], "ts": ["2026-01-01", "2026-01-05", "2026-01-03"],
@@ -162,7 +162,7 @@ EVENTS = pd.DataFrame({"subscriber_id": ["a", "a", "b"], "ts": ["2026-01-01", "2
     (EVENTS, ("--as-of", "01/02/2026"), "is not a date"),
 ])
 def test_cli_bad_input(tmp_path, frame, args, match):
-    _bad(tmp_path, frame, *args, match=match)
+    assert match in _refusal(tmp_path, frame, *args)
 
 
 def test_cli_refuses_to_overwrite(tmp_path):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from signals_cli import assert_refused
+from signals_cli import refusal
 from typer.testing import CliRunner
 
 from experiments.cli.app import app
@@ -21,8 +21,8 @@ from experiments.cli.app import app
 runner = CliRunner()
 
 
-def _bad(args: list[str], match: str, out: Path) -> str:
-    return assert_refused(args, out, match, empty_dir_ok=True)
+def _refusal(args: list[str], out: Path) -> str:
+    return refusal(args, out, empty_dir_ok=True)
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +102,9 @@ def test_score_drivers_for_the_high_tier_only(run, small, tmp_path):
 @pytest.mark.parametrize("tiers", ["top", " , ", "high,best"])
 def test_score_refuses_unknown_driver_tiers(run, small, tmp_path, tiers):
     out = tmp_path / "s.parquet"
-    line = _bad(["score", "--model", str(run / "model.joblib"), "--data", str(small), "--out", str(out),
-                 "--driver-tiers", tiers], "--driver-tiers", out)
+    line = _refusal(["score", "--model", str(run / "model.joblib"), "--data", str(small), "--out", str(out),
+                     "--driver-tiers", tiers], out)
+    assert "--driver-tiers" in line
     assert "high" in line
 
 
@@ -111,14 +112,14 @@ def test_score_with_another_feature_set_names_the_columns(run, small, tmp_path):
     other = tmp_path / "other.csv"
     pd.read_csv(small).drop(columns=["calls"]).rename(columns={"charge": "bill"}).to_csv(other, index=False)
     out = tmp_path / "s.parquet"
-    line = _bad(["score", "--model", str(run / "model.joblib"), "--data", str(other), "--out", str(out)],
-                "missing", out)
-    assert "calls" in line and "charge" in line and "bill" in line
+    line = _refusal(["score", "--model", str(run / "model.joblib"), "--data", str(other), "--out", str(out)], out)
+    assert all(w in line for w in ("missing", "calls", "charge", "bill")), line
 
 
 def test_score_refuses_a_file_that_is_not_a_model(small, tmp_path):
     out = tmp_path / "s.parquet"
-    _bad(["score", "--model", str(small), "--data", str(small), "--out", str(out)], "not a model file", out)
+    line = _refusal(["score", "--model", str(small), "--data", str(small), "--out", str(out)], out)
+    assert "not a model file" in line
 
 
 @pytest.fixture
@@ -149,7 +150,8 @@ def test_predict_bad_input(case, match, bad_frames, small, tmp_path):
         args[args.index("logit")] = "logit,xgb"
     if case == "positive":
         args += ["--positive", "Maybe"]
-    line = _bad(args, match, out)
+    line = _refusal(args, out)
+    assert match in line
     if case in ("one", "missing"):
         assert "'churn'" in line
 

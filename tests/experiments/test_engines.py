@@ -206,34 +206,32 @@ def test_assign_on_a_spark_population_is_the_same_and_is_written_back(warehouse,
     assert not (tmp_path / "c.parquet").exists()
 
 
-def _one_line_exit_2(args: list[str], *needles: str) -> str:
+def _refusal(args: list[str]) -> str:
+    """The one stderr line of a command that must exit with 2, for the test to check its words."""
     res = runner.invoke(app, args)
     assert res.exit_code == 2, (res.output, res.exception)
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, res.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
     return lines[0]
 
 
 @pytest.mark.spark
 def test_a_missing_spark_table_names_the_catalogue_and_close_matches(warehouse, tmp_path):
     design = _write(warehouse, "file", EXPERIMENT)
-    line = _one_line_exit_2(["analyze", str(design), "--out", str(tmp_path / "x"),
-                             "--data", f"spark://local[2]/{DB}.outcome"],
-                            "Spark catalogue 'spark_catalog'", "'retention_it.outcome'",
-                            "did you mean 'retention_it.outcomes'")
+    line = _refusal(["analyze", str(design), "--out", str(tmp_path / "x"), "--data", f"spark://local[2]/{DB}.outcome"])
+    assert all(w in line for w in ("Spark catalogue 'spark_catalog'", "'retention_it.outcome'",
+                                   "did you mean 'retention_it.outcomes'")), line
     assert not (tmp_path / "x").exists(), line
-    _one_line_exit_2(["validate", str(design), "--data", "spark://local[2]/retention_itt.outcomes"],
-                     "no database 'retention_itt'", "did you mean 'retention_it'")
+    line = _refusal(["validate", str(design), "--data", "spark://local[2]/retention_itt.outcomes"])
+    assert all(w in line for w in ("no database 'retention_itt'", "did you mean 'retention_it'")), line
 
 
 def test_without_the_spark_extra_the_error_names_it(tmp_path, monkeypatch):
     """An import hook makes ``pyspark`` unimportable, as on an install without the extra."""
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)
     design = _write(tmp_path, "file", EXPERIMENT)
-    _one_line_exit_2(["analyze", str(design), "--out", str(tmp_path / "x"), "--data", "spark://local[2]/db.t"],
-                     "Spark extra", "telecom-retention[spark]")
+    line = _refusal(["analyze", str(design), "--out", str(tmp_path / "x"), "--data", "spark://local[2]/db.t"])
+    assert all(w in line for w in ("Spark extra", "telecom-retention[spark]")), line
 
 
 def test_without_java_the_error_names_the_version_needed(tmp_path, monkeypatch):
@@ -243,16 +241,17 @@ def test_without_java_the_error_names_the_version_needed(tmp_path, monkeypatch):
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.delenv("SPARK_REMOTE", raising=False)
     design = _write(tmp_path, "file", EXPERIMENT)
-    _one_line_exit_2(["analyze", str(design), "--out", str(tmp_path / "x"), "--data", "spark://local[2]/db.t"],
-                     "Java 17 or newer", "JAVA_HOME")
+    line = _refusal(["analyze", str(design), "--out", str(tmp_path / "x"), "--data", "spark://local[2]/db.t"])
+    assert all(w in line for w in ("Java 17 or newer", "JAVA_HOME")), line
 
 
 def test_an_unsupported_scheme_lists_the_supported_ones(tmp_path):
     design = _write(tmp_path, "file", EXPERIMENT)
-    _one_line_exit_2(["analyze", str(design), "--out", str(tmp_path / "x"), "--data", "postgres://h/db"],
-                     "'postgres://' is not supported", "duckdb://", "spark://", "sqlite://")
-    _one_line_exit_2(["did", "--data", "mysql://h/db", "--unit", "u", "--time", "t", "--outcome", "y",
-                      "--treat", "d", "--json", str(tmp_path / "d.json")], "spark://")
+    line = _refusal(["analyze", str(design), "--out", str(tmp_path / "x"), "--data", "postgres://h/db"])
+    assert all(w in line for w in ("'postgres://' is not supported", "duckdb://", "spark://", "sqlite://")), line
+    line = _refusal(["did", "--data", "mysql://h/db", "--unit", "u", "--time", "t", "--outcome", "y", "--treat", "d",
+                     "--json", str(tmp_path / "d.json")])
+    assert "spark://" in line
 
 
 def test_sqlite_source_gives_the_same_results_as_parquet(tmp_path):
@@ -269,8 +268,8 @@ def test_sqlite_source_gives_the_same_results_as_parquet(tmp_path):
          "--data", f"sqlite:///{tmp_path / 'o.db'}?table=outcomes"])
     assert_same(json.loads((tmp_path / "a" / "results.json").read_text()),
                 json.loads((tmp_path / "b" / "results.json").read_text()))
-    _one_line_exit_2(["validate", str(design), "--data", f"sqlite:///{tmp_path / 'o.db'}?table=outcome"],
-                     "has no table 'outcome'", "did you mean 'outcomes'")
+    line = _refusal(["validate", str(design), "--data", f"sqlite:///{tmp_path / 'o.db'}?table=outcome"])
+    assert all(w in line for w in ("has no table 'outcome'", "did you mean 'outcomes'")), line
 
 
 @pytest.mark.parametrize("url, master, table, conf", [
