@@ -90,6 +90,12 @@ def _missing_sql(column: str, types: dict[str, str]) -> str:
     return f"{_ident(column)} IS NULL"
 
 
+def _metric_missing_sql(m: MetricColumns, types: dict[str, str]) -> str:
+    """A row the metric cannot use: its outcome, or its covariate, is missing (:func:`_missing_sql`)."""
+    missing = _missing_sql(m.column, types)
+    return missing if m.covariate is None else f"({missing} OR {_missing_sql(m.covariate, types)})"
+
+
 def _metric_sql(m: MetricColumns, assigned_at: str | None, types: dict[str, str]) -> list[str]:
     """Aggregate expressions of one metric, named as :func:`experiments.data.aggregate_stats` names them.
 
@@ -106,11 +112,8 @@ def _metric_sql(m: MetricColumns, assigned_at: str | None, types: dict[str, str]
     exact = col_type in _INTEGER_TYPES or col_type == "BOOLEAN"
     # a 0/1 integer column is summed as it is (exact, no cast); anything else as DOUBLE (no integer overflow in y²)
     y = _ident(m.column) if m.binary and col_type in _INTEGER_TYPES else f"CAST({_ident(m.column)} AS DOUBLE)"
-    missing = _missing_sql(m.column, types)
-    x = None
-    if m.covariate is not None:
-        x = f"CAST({_ident(m.covariate)} AS DOUBLE)"
-        missing = f"({missing} OR {_missing_sql(m.covariate, types)})"
+    missing = _metric_missing_sql(m, types)
+    x = None if m.covariate is None else f"CAST({_ident(m.covariate)} AS DOUBLE)"
     p = m.name + "__"
     out = []
     if m.mature_before is not None:
@@ -149,10 +152,9 @@ def _finish_row(row: dict[str, Any], metrics: Sequence[MetricColumns],
         if m.mature_before is None:
             present = [row.pop(p + "present"), row.pop(p + "x_present", row["units"])]
             floats = m.name in _float_metrics
-            clean = all(c == row["units"] for c in present) and not (floats and not all(
-                math.isfinite(row[p + k] or 0.0) for k in ("sum", "sum_sq", "x_sum", "x_sum_sq", "xy_sum")
-                if p + k in row))
-            if clean:
+            finite = not floats or all(math.isfinite(row[p + k] or 0.0)
+                                       for k in ("sum", "sum_sq", "x_sum", "x_sum_sq", "xy_sum") if p + k in row)
+            if finite and all(c == row["units"] for c in present):
                 row[p + "nulls"] = 0
             elif not floats and m.covariate is None:
                 row[p + "nulls"] = row["units"] - present[0]
@@ -284,26 +286,24 @@ class DuckDBSource:
 
     def _count_missing(self, rows: list[dict[str, Any]], keys: list[str], m: MetricColumns) -> None:
         """Exact ``nulls`` and ``n`` of a metric without maturity rule (null, NaN or ±inf in its columns)."""
-        missing = _missing_sql(m.column, self._types)
-        if m.covariate is not None:
-            missing = f"({missing} OR {_missing_sql(m.covariate, self._types)})"
-        group = ", ".join(str(i + 1) for i in range(len(keys)))
-        found = self.con.execute(f"SELECT {', '.join(keys)}, count(*) FILTER (WHERE {missing}) FROM {self.relation} "
-                                 f"GROUP BY {group} ORDER BY {group}").fetchall()
-        for row, counted in zip(rows, found, strict=True):
-            row[m.name + "__nulls"] = int(counted[-1])
-            row[m.name + "__n"] = row["units"] - int(counted[-1])
+        for row, counted in zip(rows, self._count_where(keys, _metric_missing_sql(m, self._types)), strict=True):
+            row[m.name + "__nulls"] = counted
+            row[m.name + "__n"] = row["units"] - counted
 
     def _count_bad(self, rows: list[dict[str, Any]], keys: list[str], m: MetricColumns,
                    assigned_at: str | None) -> None:
         cond = f"CAST({_ident(m.column)} AS DOUBLE) NOT IN (0.0, 1.0)"
         if m.mature_before is not None:
             cond += f" AND CAST({_ident(assigned_at or '')} AS DATE) <= DATE '{m.mature_before.isoformat()}'"
+        for row, counted in zip(rows, self._count_where(keys, cond), strict=True):
+            row[m.name + "__bad"] = counted
+
+    def _count_where(self, keys: list[str], cond: str) -> list[int]:
+        """Rows matching ``cond`` per group of ``keys``, in the groups' order (a second, exact query)."""
         group = ", ".join(str(i + 1) for i in range(len(keys)))
         found = self.con.execute(f"SELECT {', '.join(keys)}, count(*) FILTER (WHERE {cond}) FROM {self.relation} "
                                  f"GROUP BY {group} ORDER BY {group}").fetchall()
-        for row, counted in zip(rows, found, strict=True):
-            row[m.name + "__bad"] = int(counted[-1])
+        return [int(r[-1]) for r in found]
 
     def unit_check(self, unit: str) -> UnitCheck:
         """Rows, distinct non-missing ids and missing ids of ``unit``.
