@@ -153,16 +153,8 @@ def score_command(
     lang = parse_lang(lang)
     if out.suffix.lower() != ".parquet":
         raise DesignError(f"--out: {out.name!r} must end in .parquet")
-    tiers_wanted = [t.strip().lower() for t in driver_tiers.split(",") if t.strip()]
-    if not tiers_wanted:
-        raise DesignError("--driver-tiers is empty; give all, or tiers such as high or high,medium")
-    drivers_for = None if tiers_wanted == ["all"] else tuple(tiers_wanted)
-    from experiments.diagnosis.predict import TIERS
-
-    unknown = sorted(set(drivers_for or ()) - set(TIERS))
-    if unknown:
-        raise DesignError(f"--driver-tiers: {', '.join(unknown)} is not a tier; choose all or from "
-                          f"{', '.join(TIERS)}, comma-separated (e.g. high,medium)")
+    wanted = tuple(t.strip().lower() for t in driver_tiers.split(",") if t.strip())
+    drivers_for = None if wanted == ("all",) else wanted  # score_batches refuses unknown or no tiers
     check_writable([out], force)
     model = load_model(model_file)
     segs = None

@@ -808,8 +808,10 @@ def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_co
     if id_column and id_column not in names:
         raise DataError(f"--id {id_column!r} is not a column of {data}")
     unknown = sorted(set(driver_tiers or ()) - set(TIERS))
-    if unknown:
-        raise DesignError(f"driver tiers {unknown} are not tiers; choose from {', '.join(TIERS)}")
+    if unknown or driver_tiers == ():
+        found = ", ".join(unknown) + " is not a tier" if unknown else "no tier given"
+        raise DesignError(f"--driver-tiers: {found}; choose all or from {', '.join(TIERS)}, comma-separated "
+                          "(e.g. high,medium)")
     rules = None
     if segments is not None:
         from experiments.diagnosis.segments import load_rules
