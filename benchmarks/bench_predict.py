@@ -18,7 +18,7 @@ score, on ``--score-rows`` subscribers written in chunks of 1M rows, with the mo
 
 - ours: ``score_batches(model, path, out, id_column="subscriber_id", drivers=3)``: calibrated probability, rank,
   tier, the top-3 drivers (LightGBM's TreeSHAP) and the action, batch by batch into Parquet; drivers for every row
-  and (``--driver-tiers high``) for the top tier only;
+  for the high tier only (``--drivers high``), and for the contact list only (``--drivers top=1%``: the 1% highest-ranked);
 - plain: a loop over the file's record batches calling the LightGBM booster's ``predict`` and writing
   ``subscriber_id, probability`` with a ``ParquetWriter`` (no calibration, rank, tiers, drivers).
 
@@ -83,10 +83,11 @@ OURS_SCORE = r'''
 import json, sys, time
 t0 = time.perf_counter()
 from experiments.diagnosis.predict import load_model, score_batches
-model_path, src, out, jobs, tiers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+model_path, src, out, jobs, who = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 model = load_model(model_path)
-summary = score_batches(model, src, out, id_column="subscriber_id", drivers=3, n_jobs=jobs,
-                        driver_tiers=None if tiers == "all" else tuple(tiers.split(",")))
+top = who.removeprefix("top=") if who.startswith("top=") else None
+summary = score_batches(model, src, out, id_column="subscriber_id", drivers=3, n_jobs=jobs, drivers_top=top,
+                        driver_tiers=None if who == "all" or top else tuple(who.split("+")))
 summary["seconds"] = time.perf_counter() - t0
 print(json.dumps(summary))
 '''
@@ -174,8 +175,10 @@ def main() -> None:
     ap.add_argument("--score-rows", type=int, default=10_000_000, help="rows scored (0: skip score)")
     ap.add_argument("--jobs", type=int, default=2, help="LightGBM threads on both sides")
     ap.add_argument("--skip-predict", action="store_true", help="score only (needs a model from an earlier run)")
-    ap.add_argument("--driver-tiers", default="all,high",
-                    help="comma-separated runs of ours' score: 'all' (drivers for every row) and/or 'high'")
+    ap.add_argument("--drivers", "--driver-tiers", default="top=1%,high",
+                    help="comma-separated runs of ours' score, each naming who gets drivers: 'all' (every row), "
+                         "a tier list joined by '+' ('high', 'high+medium'), or 'top=K' (the K highest-ranked, "
+                         "the contact list: top=1%%, top=100000)")
     a = ap.parse_args()
     DATA.mkdir(exist_ok=True)
     train = DATA / f"churn_train_{a.rows}.parquet"
@@ -212,8 +215,8 @@ def main() -> None:
             if not src.exists():
                 generate(src, a.score_rows, with_target=False, seed=SEED + 1)
             rows = []
-            for tiers in a.driver_tiers.split(","):
-                out = Path(tmp) / f"scores_{tiers}.parquet"
+            for tiers in a.drivers.split(","):
+                out = Path(tmp) / f"scores_{tiers.replace('%', 'pct')}.parquet"
                 print(f"score {a.score_rows:,} rows, drivers for {tiers}; before: {_load()}", flush=True)
                 r = measure([py, str(scripts["ours_score"]), str(ours_model), str(src), str(out), str(a.jobs),
                              tiers], env=env)

@@ -143,6 +143,9 @@ def score_command(
     driver_tiers: str = typer.Option("all", "--driver-tiers",
                                      help="Tiers whose subscribers get drivers: all, or a comma list of high, medium, "
                                           "low (TreeSHAP costs tens of predictions a row: 'high' for large files)."),
+    drivers_top: str | None = typer.Option(None, "--drivers-top", metavar="K",
+                                           help="Drivers only for the K highest-ranked subscribers, the contact "
+                                                "list: a count (100000) or a share (1%). Not with --driver-tiers."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
 ) -> None:
     """Probability, rank, tier, top three drivers (predictive, not causal), segment and action per subscriber."""
@@ -155,6 +158,12 @@ def score_command(
         raise DesignError(f"--out: {out.name!r} must end in .parquet")
     wanted = tuple(t.strip().lower() for t in driver_tiers.split(",") if t.strip())
     drivers_for = None if wanted == ("all",) else wanted  # score_batches refuses unknown or no tiers
+    if drivers_top is not None:
+        from experiments.diagnosis.ranking import parse_k
+
+        if drivers_for is not None:
+            raise DesignError("--drivers-top and --driver-tiers both choose who gets drivers; give one of them")
+        parse_k(drivers_top, option="--drivers-top")  # before the model loads
     check_writable([out], force)
     model = load_model(model_file)
     segs = None
@@ -164,7 +173,7 @@ def score_command(
         segs = load_rules(rules)
     with _working(f"scoring {data} with {model.name} ..."):
         summary = score_batches(model, data, out, id_column=id_column, segments=segs, batch_size=batch_size,
-                                lang=lang, driver_tiers=drivers_for)
+                                lang=lang, driver_tiers=drivers_for, drivers_top=drivers_top)
     tiers = ", ".join(f"{t} {n:,}" for t, n in summary["tiers"].items())
     console.print(f"scored {summary['rows']:,} subscribers with {summary['model']} (tiers: {tiers}); "
                   f"wrote {out}")

@@ -16,10 +16,11 @@ import numpy as np
 from experiments.errors import DataError, DesignError
 
 
-def parse_k(k: str | int | float, n: int | None = None) -> tuple[str, float]:
+def parse_k(k: str | int | float, n: int | None = None, *, option: str = "--k") -> tuple[str, float]:
     """Read K as a share (``"10%"``, ``0.1``) or a count (``"500"``, ``500``).
 
-    Returns ``("share", 0.1)`` or ``("count", 500)``. With ``n`` a count larger than ``n`` is an error.
+    Returns ``("share", 0.1)`` or ``("count", 500)``. With ``n`` a count larger than ``n`` is an error. ``option``
+    names the setting in the messages.
 
     Examples
     --------
@@ -35,14 +36,14 @@ def parse_k(k: str | int | float, n: int | None = None) -> tuple[str, float]:
             value = float(text)
             kind = "share" if 0 < value < 1 else "count"
     except ValueError:
-        raise DesignError(f"--k: {k!r} is neither a share (10%) nor a count (500)") from None
+        raise DesignError(f"{option}: {k!r} is neither a share (10%) nor a count (500)") from None
     if kind == "share" and not 0 < value <= 1:
-        raise DesignError(f"--k: {k!r} must be a share in (0%, 100%]")
+        raise DesignError(f"{option}: {k!r} must be a share in (0%, 100%]")
     if kind == "count":
         if value != int(value) or value < 1:
-            raise DesignError(f"--k: {k!r} must be a whole number of subscribers of at least 1, or a share like 10%")
+            raise DesignError(f"{option}: {k!r} must be a whole number of subscribers of at least 1, or a share like 10%")
         if n is not None and value > n:
-            raise DataError(f"--k: {int(value):,} subscribers is more than the {n:,} rows of the data; use a "
+            raise DataError(f"{option}: {int(value):,} subscribers is more than the {n:,} rows of the data; use a "
                             f"smaller count or a share such as 10%")
     return kind, value
 

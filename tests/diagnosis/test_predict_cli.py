@@ -99,6 +99,34 @@ def test_score_drivers_for_the_high_tier_only(run, small, tmp_path):
     assert h.loc[~top, ["driver_1", "driver_2", "driver_3", "driver_1_shap"]].isna().all().all()
 
 
+def test_score_drivers_for_the_contact_list_only(run, small, tmp_path):
+    """``--drivers-top 5%``: drivers for the 60 highest-ranked of 1,200, as with drivers for all; the rest null."""
+    every, top = tmp_path / "all.parquet", tmp_path / "top.parquet"
+    for out, extra in ((every, []), (top, ["--drivers-top", "5%"])):
+        res = runner.invoke(app, ["score", "--model", str(run / "model.joblib"), "--data", str(small), "--id", "id",
+                                  "--out", str(out), *extra])
+        assert res.exit_code == 0, res.output
+    a, t = pd.read_parquet(every), pd.read_parquet(top)
+    listed = t["rank"] <= 60
+    assert listed.sum() == 60
+    pd.testing.assert_frame_equal(t[listed], a[listed])
+    assert t.loc[~listed, ["driver_1", "driver_2", "driver_3", "driver_1_shap"]].isna().all().all()
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    (["--drivers-top", "1201"], ["--drivers-top", "1,201", "1,200 rows"]),
+    (["--drivers-top", "ten"], ["--drivers-top", "'ten'", "10%"]),
+    (["--drivers-top", "0%"], ["--drivers-top", "share"]),
+    (["--drivers-top", "5%", "--driver-tiers", "high"], ["--drivers-top", "--driver-tiers", "one of them"]),
+])
+def test_score_refuses_a_bad_contact_list(run, small, tmp_path, extra, words):
+    out = tmp_path / "s.parquet"
+    line = _refusal(["score", "--model", str(run / "model.joblib"), "--data", str(small), "--out", str(out), *extra],
+                    out)
+    for w in words:
+        assert w in line, (w, line)
+
+
 @pytest.mark.parametrize("tiers", ["top", " , ", "high,best"])
 def test_score_refuses_unknown_driver_tiers(run, small, tmp_path, tiers):
     out = tmp_path / "s.parquet"

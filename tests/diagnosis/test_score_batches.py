@@ -16,7 +16,7 @@ import pytest
 from experiments.diagnosis.predict import TIERS, feature_matrix, predict_and_fit, prepare_features, score_batches
 
 RTOL = 1e-12  # the same LightGBM trees on the same numbers: float noise only
-ADD_TOL = 1e-9  # TreeSHAP additivity (sum of contributions = raw score), float64 sums of 300 trees
+ADD_TOL = 1e-9  # TreeSHAP additivity (sum of contributions = raw score), float64 sums over the trees
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +112,58 @@ def test_drivers_for_the_high_tier_only(fitted, tmp_path):
     assert got.loc[~high, "driver_1"].isna().all() and got.loc[~high, "driver_3_shap"].isna().all()
     pd.testing.assert_frame_equal(got[high], every[high])
     np.testing.assert_array_equal(got["probability"], every["probability"])
+
+
+def _ranked_drivers(model, path, out, **kw):
+    score_batches(model, path, out, batch_size=256, n_jobs=1, **kw)
+    return pd.read_parquet(out)
+
+
+@pytest.mark.parametrize("keep_cells", [1 << 24, 0], ids=["contact list held from the first pass", "read again"])
+@pytest.mark.parametrize("top", ["7%", "50", "1", 700])
+def test_drivers_for_the_contact_list_only(fitted, tmp_path, monkeypatch, keep_cells, top):
+    """``drivers_top=K``: drivers for exactly the rows ranked 1..K, equal to drivers for all; the rest null.
+
+    Both ways of getting the contact list's features (held in memory from the first pass; read again in the
+    second) give the same table. The calibrated probabilities tie in steps, so the cut at K falls inside ties.
+    """
+    import experiments.diagnosis.predict as predict
+
+    model, new, path = fitted
+    every = _ranked_drivers(model, path, tmp_path / "all.parquet")
+    monkeypatch.setattr(predict, "KEEP_CELLS", keep_cells)
+    got = _ranked_drivers(model, path, tmp_path / "top.parquet", drivers_top=top)
+    k = {"7%": 49, "50": 50, "1": 1, 700: 700}[top]  # ceil(7% of 700) = 49
+    listed = got["rank"] <= k
+    assert every["probability"].duplicated().sum() > 100  # ties are there to be cut through
+    assert got.loc[listed, "driver_1"].notna().all() and listed.sum() == k
+    pd.testing.assert_frame_equal(got[listed], every[listed])
+    assert got.loc[~listed, ["driver_1", "driver_2", "driver_3", "driver_1_shap"]].isna().all().all()
+    np.testing.assert_array_equal(got["rank"], every["rank"])
+    np.testing.assert_array_equal(got["probability"], every["probability"])
+
+
+def test_drivers_for_the_contact_list_of_a_pipeline_model(tmp_path):
+    """The same contract for a model behind a preprocessing pipeline (pandas frames, not LightGBM matrices)."""
+    gen = np.random.default_rng(3)
+    df = pd.DataFrame({"x": gen.normal(size=600).round(1), "plan": gen.choice(["a", "b"], 600)})
+    df["churn"] = (gen.random(600) < 1 / (1 + np.exp(-2 * df["x"]))).astype(int)
+    _, model = predict_and_fit(df, "churn", models=("logit",), folds=3, rng=0)
+    path = tmp_path / "in.parquet"
+    df.drop(columns="churn").to_parquet(path, row_group_size=150)
+    every = _ranked_drivers(model, path, tmp_path / "all.parquet")
+    got = _ranked_drivers(model, path, tmp_path / "top.parquet", drivers_top="10%")
+    listed = got["rank"] <= 60
+    pd.testing.assert_frame_equal(got[listed], every[listed])
+    assert got.loc[~listed, "driver_1"].isna().all()
+
+
+def test_drivers_top_refuses_a_list_longer_than_the_file_and_a_second_choice(fitted, tmp_path):
+    from experiments.errors import DataError, DesignError
+
+    model, _, path = fitted
+    with pytest.raises(DataError, match=r"--drivers-top: 701 subscribers is more than the 700 rows"):
+        score_batches(model, path, tmp_path / "s.parquet", drivers_top=701)
+    with pytest.raises(DesignError, match="--drivers-top and --driver-tiers"):
+        score_batches(model, path, tmp_path / "s.parquet", drivers_top="1%", driver_tiers=("high",))
+    assert not (tmp_path / "s.parquet").exists()
