@@ -7,7 +7,8 @@ Prints, as Markdown tables:
 1. labels from activity against the event simulator's truth, per usage rhythm, for the fixed window (30 days),
    the per-tier windows (7/14/30) and the own-gap rule (3 x typical gap, at least 7 days), over several seeds;
 2. reason tagging accuracy against the complaint simulator's true reasons, per language, for the sentences the
-   catalogue was written beside ("seen") and the held-out sentences written after it was frozen;
+   catalogue was written beside ("seen"), the held-out sentences written after it was frozen, the default mix of
+   the two, and the "fresh" sentences written by a session blind to the catalogue and to the other banks;
 3. one round of the topic -> catalogue loop: topics of the untagged texts of one sample, a simulated analyst
    adding their top words to the reason most of their texts have, accuracy on fresh samples;
 4. coverage of the DoWhy driver-effect interval over seeds (propensity weighting and linear regression), the mean
@@ -57,14 +58,17 @@ def reasons_table(seeds: list[int], n: int) -> pd.DataFrame:
     rows = []
     for lang in ("en", "zh"):
         for seed in seeds:
-            sim = simulate_complaints(n, lang=lang, rng=seed)
-            res = tag_reasons(sim, text="complaint", lang=lang, topics=0)
-            ok = res.tagged["reason"].to_numpy() == sim["true_reason"].to_numpy()
-            two = sim["second_reason"].notna().to_numpy()
-            for bank in ("seen", "heldout", "all"):
-                m = np.ones(len(sim), bool) if bank == "all" else (sim["bank"] == bank).to_numpy()
-                rows.append({"lang": lang, "seed": seed, "bank": bank, "accuracy": ok[m].mean(),
-                             "accuracy_two_topics": ok[m & two].mean(), "n": int(m.sum())})
+            # the simulator's default mix (half seen, half held-out), and texts from the fresh bank alone
+            for mix, shares in (("default mix", {}), ("fresh", {"heldout_share": 0.0, "fresh_share": 1.0})):
+                sim = simulate_complaints(n, lang=lang, rng=seed, **shares)
+                res = tag_reasons(sim, text="complaint", lang=lang, topics=0)
+                ok = res.tagged["reason"].to_numpy() == sim["true_reason"].to_numpy()
+                two = sim["second_reason"].notna().to_numpy()
+                for bank in (("seen", "heldout", "all") if mix == "default mix" else ("fresh",)):
+                    m = np.ones(len(sim), bool) if bank == "all" else (sim["bank"] == bank).to_numpy()
+                    rows.append({"lang": lang, "seed": seed, "bank": bank if bank != "all" else "all (default mix)",
+                                 "accuracy": ok[m].mean(), "accuracy_two_topics": ok[m & two].mean(),
+                                 "n": int(m.sum())})
     return (pd.DataFrame(rows).groupby(["lang", "bank"], sort=False)[["accuracy", "accuracy_two_topics", "n"]]
             .mean().round(3).reset_index())
 
@@ -77,7 +81,8 @@ def extension_table(seeds: list[int], n: int) -> pd.DataFrame:
     rows = []
     for lang in ("en", "zh"):
         a = simulate_complaints(2000, lang=lang, rng=101)
-        ext = analyst_extension(tag_reasons(a, text="complaint", lang=lang, topics=10), a["true_reason"])
+        ext = analyst_extension(tag_reasons(a, text="complaint", lang=lang, topics=10), a["true_reason"],
+                                a["complaint"])
         cat = load_catalogue().merged(Catalogue.model_validate(ext))
         added = sum(len(v[lang]) for v in ext["reasons"].values())
         for seed in seeds:

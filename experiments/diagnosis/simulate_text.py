@@ -6,10 +6,12 @@ reason and language, with slots (places, amounts, operators, minutes) filled at 
 closing line, in a quarter of the texts a short mention of a *second* topic (before or after the main complaint),
 and noise (English: swapped letters, case; Chinese: particles, mixed punctuation).
 
-Two banks per reason: ``seen`` sentences were written beside the keyword catalogue; ``heldout`` sentences were
+Three banks per reason: ``seen`` sentences were written beside the keyword catalogue; ``heldout`` sentences were
 written after the catalogue was frozen, as a customer would put it, and the catalogue was not changed to fit them
-(some contain no catalogue keyword at all). Each text records its bank, so the tagging can be scored on wording
-that the catalogue was not written from. ``other`` texts are about three themes the catalogue has no keywords for
+(some contain no catalogue keyword at all); ``fresh`` sentences (:data:`FRESH`) were written by a separate session
+that saw neither the catalogue nor the other banks, and the catalogue's broad lexicon was written, blind to every
+bank, by another. Each text records its bank, so the tagging can be scored on wording that the catalogue was not
+written from. ``other`` texts are about three themes the catalogue has no keywords for
 (moving abroad, a broken or lost phone, a work phone from the employer), for the topic model to find.
 
 Examples
@@ -189,6 +191,187 @@ BANKS: dict[str, dict[str, dict[str, list[str]]]] = {
     },
 }
 
+#: The ``fresh`` bank: 12 sentences per reason and language written on 2026-12-08 by a separate session that saw
+#: neither the keyword catalogue nor the other banks (its only brief: the six reasons' one-line definitions, natural
+#: and varied wording, at least half without the obvious category word). It is the test of wording nobody tuned to.
+FRESH: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "network": [
+            "Every time I walk into my kitchen the call drops, and I live right in the middle of the city.",
+            "Mobile data is so slow I can't even load a map while I'm driving.",
+            "There was no service at all in our area for two whole days last week and nobody warned us.",
+            "My signal goes from four bars to nothing the moment I get on the train.",
+            "People I ring keep telling me my voice is breaking up and sounds robotic.",
+            "My phone says 5G but pages take forever to load and videos just buffer.",
+            "Coverage at my new flat is basically nonexistent, I have to stand by the window to send a text.",
+            "Honestly, I still can't make a single call from my office building without it cutting out halfway.",
+            "The internet stops working every evening around 8pm, probably because everyone's online, but that's not my problem.",
+            "Texts arrive hours late and sometimes not at all, so I miss my verification codes.",
+            "Great, another outage. Third one this month. Really reliable network you've got there.",
+            "Speed tests show less than 1 Mbps in the town centre, so unlimited data is pointless when nothing loads.",
+        ],
+        "price": [
+            "The monthly fee went up again in January and I just can't justify it anymore.",
+            "I'm paying almost fifty a month for a basic plan, which is ridiculous.",
+            "Too expensive for what you get, simple as that.",
+            "As a pensioner I simply can't afford this tariff on my income.",
+            "You raised the cost of my plan by 15% mid-contract and gave me nothing extra for it.",
+            "For what I hand over every month I'd expect a lot more than 5GB of data.",
+            "Your tariffs are way above what I think is reasonable for a phone line.",
+            "Wow, another 'annual adjustment' to my monthly rate. Lovely way to treat loyal customers.",
+            "I only use my phone for calls and even the cheapest plan is more than I want to spend.",
+            "The roaming add-on costs an absolute fortune, I won't be paying that again.",
+            "With everything going up, my phone plan is one expense I need to cut, and it's just too much.",
+            "Poor value for money now compared to what the same plan was two years ago.",
+        ],
+        "customer_service": [
+            "I waited 45 minutes on hold just to be transferred to someone who hung up on me.",
+            "The staff at the shop were rude and clearly didn't want to help.",
+            "I've explained my problem to four different agents and every one of them told me something different.",
+            "Nobody ever answers emails. I sent three and got nothing back.",
+            "The chat assistant just loops me back to the FAQ no matter what I type.",
+            "I was promised a callback within 24 hours. That was two weeks ago.",
+            "The customer service is appalling, frankly.",
+            "The young man in the store was patronising and talked over me the whole time.",
+            "Your support team closed my ticket without actually fixing anything.",
+            "Dear Sir or Madam, I wish to formally complain about the unprofessional manner in which your representative handled my enquiry.",
+            "Press 1, press 2, press 3... and never once a real human on the line.",
+            "The agent on the phone was so clueless that I ended up explaining my own account to him.",
+        ],
+        "competitor": [
+            "Another operator is offering me twice the data for the same money, so I'm moving.",
+            "I'd like my PAC code please, I'm porting my number to a different provider.",
+            "My whole family is on another company's family plan, so I'm joining them.",
+            "The other company is giving me a free phone and six months at half price if I switch.",
+            "I'm switching providers at the end of the month.",
+            "A rival offered me a SIM-only deal with unlimited everything, too good to turn down.",
+            "Please cancel my contract, I've already signed up with someone else and want to keep my number.",
+            "My colleague moved to a different operator and keeps telling me how much happier he is, so I'm going to try it.",
+            "I got an offer from another carrier that includes a new handset and a streaming subscription, so I'm off.",
+            "How do I transfer my number out? I'm going with the provider my work uses.",
+            "Just got a text from the other network with a welcome bonus for switchers, and I'm taking it.",
+            "I've been comparing offers for weeks and I've decided to go with a different carrier.",
+        ],
+        "billing": [
+            "I was charged twice for the same month.",
+            "My bill shows roaming charges but I haven't left the country.",
+            "There's a 20 pound charge for some subscription service I never signed up for.",
+            "I topped up 30 yesterday and my balance is already empty without me using anything.",
+            "I pay by direct debit, yet you're saying my account is in arrears.",
+            "The refund you promised after my cancellation still hasn't reached my bank account.",
+            "The invoice amount doesn't match what was agreed when I signed the contract, please correct it.",
+            "Money keeps disappearing from my credit for 'premium SMS' I never sent.",
+            "I was billed for a full month even though I cancelled on the 3rd.",
+            "You took the payment from my card but the account still shows unpaid and I got a threat to cut me off.",
+            "Please explain the mysterious 'service adjustment' line on this month's statement.",
+            "I got overcharged for data usage even though I'm on an unlimited plan.",
+        ],
+        "other": [
+            "I'm moving abroad next month so I won't need this line anymore.",
+            "My dad passed away and I need to close his account.",
+            "I dropped my phone in the sea and I'm not bothering to replace it for now.",
+            "My company is giving me a work phone, so I don't need a personal contract.",
+            "This was my daughter's line, but she's got her own contract now that she's turned 18.",
+            "Going travelling for a year, so I'm cancelling everything before I go.",
+            "The battery on my handset is dying and the screen is cracked, the phone itself is just falling apart.",
+            "I'm doing a digital detox and cutting down to just the landline.",
+            "We're getting divorced and need to split up the shared contract.",
+            "Mum has gone into a care home and won't be using her mobile anymore.",
+            "I had two SIMs and realised I only ever use one of them.",
+            "Nothing wrong with the service really, I just closed my old business and don't need its number anymore.",
+        ],
+    },
+    "zh": {
+        "network": [
+            "在家里信号只有一格，打个电话还得跑到阳台上去。",
+            "一进地铁网就断，刷个视频一直在转圈。",
+            "昨天晚上整个小区都没服务，电话打不出去也上不了网，到现在也没个说法。",
+            "通话老是断断续续的，对方说我声音跟机器人似的。",
+            "手机上显示的是5G，可网速比以前的4G还慢，网页半天打不开。",
+            "我们村压根就没覆盖到，要走到村口才能打电话。",
+            "每天晚上八九点一到高峰，网速就慢得跟蜗牛一样。",
+            "别人给我打电话经常打不通，老提示我不在服务区。",
+            "短信收得特别慢，验证码过期了才到。",
+            "单位在地下室，进去以后就完全没网，工作群的消息都收不到。",
+            "你们这网络可真稳定啊，一个月掉线三回。",
+            "开车上高速，一路上时有时无的，导航都用不了。",
+        ],
+        "price": [
+            "套餐太贵了，每个月一百多块，实在用不起。",
+            "月租又涨了二十块，这日子没法过了。",
+            "我退休了，每月就那点退休金，这个套餐负担不起。",
+            "花这么多钱才给10个G流量，太不划算了。",
+            "每个月掏的钱跟得到的东西根本不成正比。",
+            "老用户越用越贵，新用户反而便宜，这合理吗？",
+            "学生党一个，一个月生活费就那么点，话费占了一大块。",
+            "国际漫游包贵得离谱，出一趟国光流量包就好几百。",
+            "最低档的套餐也要五十八，我平时就打打电话，根本用不了那么多。",
+            "资费标准太高了，希望能有便宜点的选择。",
+            "合约到期以后续费价格直接翻倍，谁受得了。",
+            "每个月这笔开销太肉疼了，想降档又说没有更低的套餐。",
+        ],
+        "customer_service": [
+            "打客服热线排了四十分钟队，接通后没说三句话就把我挂了。",
+            "营业厅的工作人员态度特别差，多问两句就不耐烦。",
+            "在线客服全是机器人，翻来覆去就那几句话，根本解决不了问题。",
+            "说好24小时内回电，一个星期过去了也没人联系我。",
+            "换了三个客服，每个人说法都不一样，到底听谁的？",
+            "在APP里提交的工单直接被关闭了，问题根本没人处理。",
+            "客服只会说非常抱歉给您带来不便，别的什么都不会。",
+            "营业员一个劲推销新套餐，我要办的业务她反而爱管不管。",
+            "本人就贵公司工作人员在受理业务过程中的不当言行进行正式投诉。",
+            "转人工转了半天转不过去，按了一圈数字又回到主菜单。",
+            "发了好几封邮件反映问题，一封回复都没收到。",
+            "老人去营业厅办事，工作人员爱答不理的，让人很心寒。",
+        ],
+        "competitor": [
+            "别家同样的价格给双倍流量，我准备转过去了。",
+            "我要办携号转网，麻烦告诉我需要什么手续。",
+            "家里人都用的另一家运营商，办了亲情套餐，我也跟着换过去。",
+            "另一家运营商的营业厅说转过去送手机，还送半年话费，不心动都难。",
+            "已经在别家办好新卡了，这张卡下个月就不用了。",
+            "公司统一用的是另一家的卡，我这边准备转网了。",
+            "朋友都换到别的运营商了，说人家宽带加手机一起办特别划算。",
+            "听说另一家新出了个不限量套餐，我打算去试试。",
+            "比较了一圈，还是其他公司的方案更适合我，准备换了。",
+            "请帮我办理号码转出，我要带到新的运营商那边用。",
+            "别家又送宽带又送电视会员，我还留在这干嘛。",
+            "同事推荐我换到他们用的那家，说那边的校园卡活动很给力。",
+        ],
+        "billing": [
+            "这个月账单莫名其妙多扣了三十块，我没开通任何业务。",
+            "充了一百块话费，显示充值成功，可余额一点没变。",
+            "我从来没订过什么彩铃，每个月却都在扣这个钱。",
+            "明明已经销户了，下个月还在从我银行卡里扣钱。",
+            "同一笔费用扣了两次，麻烦核实一下退给我。",
+            "说好退的款，一个多月了还没到账。",
+            "账单上有一笔国际长途费，可我根本没往国外打过电话。",
+            "我办的是不限量套餐，怎么还收我超出流量的费用？",
+            "自动缴费明明已经成功了，系统却提示我欠费要停机。",
+            "发票金额和实际缴费金额对不上，请尽快更正。",
+            "余额突然变成负数了，查了详单也看不出扣在哪了。",
+            "套餐是月中才办的，凭什么按整月收费？",
+        ],
+        "other": [
+            "我要出国定居了，这个号码以后用不上了。",
+            "老人已经去世了，想把他名下的号码注销掉。",
+            "手机丢了，暂时不打算再买，先把号停了吧。",
+            "单位给配了工作手机，私人这个号就没必要留了。",
+            "孩子上大学自己办了卡，家里这张副卡用不着了。",
+            "我要回老家发展了，这边的号留着也没什么用。",
+            "手机用了五年，电池不行老是自动关机，跟卡没关系，就是机器太旧了。",
+            "离婚了，两个人一起办的那个家庭套餐得拆开。",
+            "这个号以前是做生意用的，现在店关了，不需要了。",
+            "手上两张卡，发现其实只用一张，另一张就注销吧。",
+            "家里老人住进养老院了，手机基本不用了。",
+            "要去当兵了，部队里不让用手机，号先销掉。",
+        ],
+    },
+}
+for _lang, _reasons in FRESH.items():
+    for _reason, _sentences in _reasons.items():
+        BANKS[_lang][_reason]["fresh"] = _sentences
+
 #: Short mention of a second topic.
 SECOND: dict[str, dict[str, list[str]]] = {
     "en": {"network": ["Also the signal is weak at home.", "The network is patchy too."],
@@ -240,6 +423,7 @@ def simulate_complaints(
     *,
     lang: str = "en",
     heldout_share: float = 0.5,
+    fresh_share: float = 0.0,
     second_topic_share: float = 0.25,
     rng: np.random.Generator | int | None = None,
 ) -> pd.DataFrame:
@@ -253,6 +437,8 @@ def simulate_complaints(
         Language of the texts.
     heldout_share : float
         Share of texts written from the held-out sentence bank.
+    fresh_share : float
+        Share of texts written from the ``fresh`` bank (:data:`FRESH`); the rest come from the ``seen`` bank.
     second_topic_share : float
         Share of texts (with a catalogue reason) that also mention a second topic briefly.
     rng : Generator, int or None
@@ -262,16 +448,20 @@ def simulate_complaints(
     -------
     DataFrame
         ``subscriber_id``, ``complaint``, ``true_reason``, ``second_reason`` (None or the briefly mentioned one),
-        ``bank`` (``seen``/``heldout``) and ``churned`` (0/1, drawn from :data:`CHURN_BY_REASON`).
+        ``bank`` (``seen``/``heldout``/``fresh``) and ``churned`` (0/1, drawn from :data:`CHURN_BY_REASON`).
     """
     if lang not in BANKS:
         raise ValueError(f"lang must be one of {sorted(BANKS)}; found {lang!r}")
+    if not (0 <= heldout_share and 0 <= fresh_share and heldout_share + fresh_share <= 1):
+        raise ValueError(f"heldout_share and fresh_share must be shares adding up to at most 1; found "
+                         f"{heldout_share} and {fresh_share}")
     gen = np.random.default_rng(rng)
     reasons = gen.choice(len(REASONS), size=n, p=REASON_SHARES)
     rows = []
     for i, r in enumerate(reasons):
         reason = REASONS[r]
-        bank = "heldout" if gen.random() < heldout_share else "seen"
+        u = gen.random()  # one draw, so that fresh_share=0 gives the texts of before
+        bank = "heldout" if u < heldout_share else "fresh" if u < heldout_share + fresh_share else "seen"
         pool = BANKS[lang][reason][bank]
         k = 1 if gen.random() < 0.5 else 2
         picks = gen.choice(len(pool), size=min(k, len(pool)), replace=False)
@@ -294,18 +484,23 @@ def simulate_complaints(
     return pd.DataFrame(rows)
 
 
-def analyst_extension(result: Any, true_reason: Any, *, purity: float = 0.6, n_words: int = 5) -> dict[str, Any]:
+def analyst_extension(result: Any, true_reason: Any, texts: Any, *, purity: float = 0.6, n_words: int = 5,
+                      max_share: float = 0.05) -> dict[str, Any]:
     """What an analyst would add to the catalogue after reading the topics of ``retention reasons``, simulated.
 
     The analyst reads the ``other`` texts of each topic (here: looks up their true reasons), and when at least
     ``purity`` of them share one catalogue reason, adds the topic's first ``n_words`` top words to that reason,
-    leaving out words that also top a topic given to another reason. Topics of ``other`` texts are left alone.
+    leaving out words that also top a topic given to another reason and generic words, found in more than
+    ``max_share`` of all texts (such as "phone" or "want", by which no analyst would name a reason). Topics of
+    ``other`` texts are left alone.
 
     Returns
     -------
     dict
         A catalogue extension ``{"reasons": {reason: {lang: [words]}}}`` (the YAML of ``--catalogue``).
     """
+    from experiments.diagnosis.reasons import tokenizer
+
     truth = np.asarray(true_reason)
     tagged = result.tagged
     chosen: dict[int, str] = {}
@@ -317,14 +512,18 @@ def analyst_extension(result: Any, true_reason: Any, *, purity: float = 0.6, n_w
         top = values[counts.argmax()]
         if counts.max() / m.sum() >= purity and top != "other":
             chosen[t.topic] = str(top)
+    tokenize = tokenizer(result.lang)
+    docs = [set(tokenize(str(x))) for x in texts]
+    generic = {w for t in result.topics for w in t.top_words if sum(w in d for d in docs) > max_share * len(docs)}
+    specific = {t.topic: [w for w in t.top_words if w not in generic][:n_words] for t in result.topics}
     words: dict[str, list[str]] = {}
     owners: dict[str, set[str]] = {}
     for t in result.topics:
         if t.topic in chosen:
-            for w in t.top_words[:n_words]:
+            for w in specific[t.topic]:
                 owners.setdefault(w, set()).add(chosen[t.topic])
     for t in result.topics:
         if t.topic in chosen:
-            keep = [w for w in t.top_words[:n_words] if len(owners[w]) == 1]
+            keep = [w for w in specific[t.topic] if len(owners[w]) == 1]
             words.setdefault(chosen[t.topic], []).extend(w for w in keep if w not in words.get(chosen[t.topic], []))
     return {"reasons": {r: {result.lang: ws} for r, ws in words.items()}}
