@@ -84,33 +84,30 @@ def test_score_writes_one_row_per_subscriber(run, small, tmp_path):
     assert again.exit_code == 2 and "--force" in again.stderr
 
 
-def test_score_drivers_for_the_high_tier_only(run, small, tmp_path):
-    """``--driver-tiers high``: the same probabilities, ranks and high-tier drivers as drivers for all."""
-    every, high = tmp_path / "all.parquet", tmp_path / "high.parquet"
-    for out, extra in ((every, []), (high, ["--driver-tiers", "High"])):
+def _scored_with_and_without(run, small, tmp_path, extra: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``retention score`` with drivers for everyone and with ``extra``; both tables."""
+    every, some = tmp_path / "all.parquet", tmp_path / "some.parquet"
+    for out, more in ((every, []), (some, extra)):
         res = runner.invoke(app, ["score", "--model", str(run / "model.joblib"), "--data", str(small), "--id", "id",
-                                  "--out", str(out), *extra])
+                                  "--out", str(out), *more])
         assert res.exit_code == 0, res.output
-    a, h = pd.read_parquet(every), pd.read_parquet(high)
-    top = h["tier"] == "high"
-    assert top.any() and (~top).any()
-    pd.testing.assert_frame_equal(h[top], a[top])
-    np.testing.assert_array_equal(h["probability"], a["probability"])
-    assert h.loc[~top, ["driver_1", "driver_2", "driver_3", "driver_1_shap"]].isna().all().all()
+    return pd.read_parquet(every), pd.read_parquet(some)
 
 
-def test_score_drivers_for_the_contact_list_only(run, small, tmp_path):
-    """``--drivers-top 5%``: drivers for the 60 highest-ranked of 1,200, as with drivers for all; the rest null."""
-    every, top = tmp_path / "all.parquet", tmp_path / "top.parquet"
-    for out, extra in ((every, []), (top, ["--drivers-top", "5%"])):
-        res = runner.invoke(app, ["score", "--model", str(run / "model.joblib"), "--data", str(small), "--id", "id",
-                                  "--out", str(out), *extra])
-        assert res.exit_code == 0, res.output
-    a, t = pd.read_parquet(every), pd.read_parquet(top)
-    listed = t["rank"] <= 60
-    assert listed.sum() == 60
-    pd.testing.assert_frame_equal(t[listed], a[listed])
-    assert t.loc[~listed, ["driver_1", "driver_2", "driver_3", "driver_1_shap"]].isna().all().all()
+@pytest.mark.parametrize("extra", [["--driver-tiers", "High"], ["--drivers-top", "5%"]], ids=["high tier", "top 5%"])
+def test_score_drivers_for_some_subscribers_only(run, small, tmp_path, extra):
+    """The same probabilities, ranks and (for the chosen rows) drivers as drivers for all; the rest null.
+
+    ``--driver-tiers high``: the high tier; ``--drivers-top 5%``: the 60 highest-ranked of 1,200.
+    """
+    a, got = _scored_with_and_without(run, small, tmp_path, extra)
+    chosen = got["tier"] == "high" if extra[0] == "--driver-tiers" else got["rank"] <= 60
+    assert chosen.any() and (~chosen).any()
+    if extra[0] == "--drivers-top":
+        assert chosen.sum() == 60
+    pd.testing.assert_frame_equal(got[chosen], a[chosen])
+    np.testing.assert_array_equal(got["probability"], a["probability"])
+    assert got.loc[~chosen, ["driver_1", "driver_2", "driver_3", "driver_1_shap"]].isna().all().all()
 
 
 @pytest.mark.parametrize(("extra", "words"), [
