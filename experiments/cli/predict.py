@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from experiments.cli._common import check_writable, console, domain_errors, write_outputs
+from experiments.cli._common import check_writable, console, domain_errors, err_console, is_interactive, write_outputs
 from experiments.cli.app import app
 
 MODEL_FILE = "model.joblib"
@@ -171,9 +173,22 @@ def score_command(
         from experiments.diagnosis.segments import load_rules
 
         segs = load_rules(rules)
-    with _working(f"scoring {data} with {model.name} ..."):
-        summary = score_batches(model, data, out, id_column=id_column, segments=segs, batch_size=batch_size,
-                                lang=lang, driver_tiers=drivers_for, drivers_top=drivers_top)
+    run = functools.partial(score_batches, model, data, out, id_column=id_column, segments=segs,
+                            batch_size=batch_size, lang=lang, driver_tiers=drivers_for, drivers_top=drivers_top)
+    if is_interactive():  # a bar per pass on stderr; CI logs and pipes stay clean
+        from rich.progress import Progress
+
+        with Progress(console=err_console, transient=True) as bar:
+            tasks: dict[str, Any] = {}
+
+            def advance(stage: str, done: int, total: int | None) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            summary = run(progress=advance)
+    else:
+        summary = run()
     tiers = ", ".join(f"{t} {n:,}" for t, n in summary["tiers"].items())
     console.print(f"scored {summary['rows']:,} subscribers with {summary['model']} (tiers: {tiers}); "
                   f"wrote {out}")

@@ -31,6 +31,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -826,7 +827,8 @@ def _top_drivers(contrib: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_column: str | None = None,
                   segments: Any = None, drivers: int = 3, batch_size: int = 250_000, lang: str = "en",
                   n_jobs: int | None = None, driver_tiers: tuple[str, ...] | None = None,
-                  drivers_top: str | int | float | None = None) -> dict[str, Any]:
+                  drivers_top: str | int | float | None = None,
+                  progress: Callable[[str, int, int | None], None] | None = None) -> dict[str, Any]:
     """Score a Parquet/CSV file batch by batch into ``out`` (Parquet), with bounded memory.
 
     Two passes over the input: the first computes every calibrated probability (one float per subscriber is all
@@ -844,6 +846,9 @@ def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_co
     drivers_top : str, int, float or None
         Drivers only for the K highest-ranked subscribers, the contact list: a count (``100000``) or a share
         (``"1%"``, ``0.01``). Not together with ``driver_tiers``.
+    progress : callable or None
+        Called after each batch as ``progress(stage, rows_done, rows_total)``: stage ``"probabilities"`` (the first
+        pass; the total is known for Parquet, None for CSV) then ``"drivers"`` (the second pass).
 
     Returns a summary (rows, tiers) for the report; aggregates only, no subscriber rows.
 
@@ -862,6 +867,7 @@ def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_co
     import os
 
     import pyarrow as pa
+    import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
     dset = _dataset(data, model)
@@ -903,6 +909,8 @@ def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_co
     # so the second pass reads no feature at all; a large K reads them again batch by batch.
     top_n = k_count(top_k, total) if top_k else None
     keep = top_n is not None and k > 0 and top_n * len(model.features) <= KEEP_CELLS
+    report = progress or (lambda stage, done, total: None)
+    known = dset.count_rows() if isinstance(dset.format, ds.ParquetFileFormat) else None  # footers only
     probs, lengths = [], []
     held: _TopRows | None = _TopRows(top_n) if keep else None
     for x in _read_ahead(matrix(b) for b in _batches(dset, model.features, batch_size)):
@@ -910,6 +918,7 @@ def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_co
         if held is not None:
             held.offer(probs[-1], x, sum(lengths))
         lengths.append(len(x))
+        report("probabilities", sum(lengths), known)
         del x
     p_all = np.concatenate(probs) if probs else np.zeros(0)
     del probs
@@ -985,6 +994,7 @@ def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_co
                 writer = pq.ParquetWriter(tmp, table.schema)
             writer.write_table(table)
             start += n
+            report("drivers", start, p_all.size)
         if writer is None:
             raise DataError(f"{data} has no rows to score")
         writer.close()

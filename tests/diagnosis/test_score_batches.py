@@ -167,3 +167,22 @@ def test_drivers_top_refuses_a_list_longer_than_the_file_and_a_second_choice(fit
     with pytest.raises(DesignError, match="--drivers-top and --driver-tiers"):
         score_batches(model, path, tmp_path / "s.parquet", drivers_top="1%", driver_tiers=("high",))
     assert not (tmp_path / "s.parquet").exists()
+
+
+def test_progress_reports_each_pass_to_the_last_row(fitted, tmp_path):
+    """``progress(stage, done, total)``: the first pass, then the second, each counting up to every row."""
+    model, new, path = fitted
+    calls: list[tuple[str, int, int | None]] = []
+    score_batches(model, path, tmp_path / "s.parquet", batch_size=256, n_jobs=1,
+                  progress=lambda *a: calls.append(a))
+    stages = [c[0] for c in calls]
+    assert stages == ["probabilities"] * stages.count("probabilities") + ["drivers"] * stages.count("drivers")
+    for stage in ("probabilities", "drivers"):
+        done = [c[1] for c in calls if c[0] == stage]
+        assert done == sorted(done) and done[-1] == len(new) and len(done) >= 3  # 700 rows in batches of 256
+        assert {c[2] for c in calls if c[0] == stage} == {len(new)}  # Parquet: the total from the footers
+    csv = tmp_path / "new.csv"
+    new.to_csv(csv, index=False)
+    calls.clear()
+    score_batches(model, csv, tmp_path / "c.parquet", n_jobs=1, progress=lambda *a: calls.append(a))
+    assert calls[0][0] == "probabilities" and calls[0][2] is None and calls[-1] == ("drivers", len(new), len(new))
