@@ -8,9 +8,9 @@ and noise (English: swapped letters, case; Chinese: particles, mixed punctuation
 
 Three banks per reason: ``seen`` sentences were written beside the keyword catalogue; ``heldout`` sentences were
 written after the catalogue was frozen, as a customer would put it, and the catalogue was not changed to fit them
-(some contain no catalogue keyword at all); ``fresh`` sentences (:data:`FRESH`) were written by a separate session
-that saw neither the catalogue nor the other banks, and the catalogue's broad lexicon was written, blind to every
-bank, by another. Each text records its bank, so the tagging can be scored on wording that the catalogue was not
+(some contain no catalogue keyword at all); ``fresh`` sentences (:data:`FRESH`) were written by two separate sessions
+that saw neither the catalogue nor the other banks, and the catalogue's broad and indirect lexicons were written,
+blind to every bank, by two others. Each text records its bank, so the tagging can be scored on wording that the catalogue was not
 written from. ``other`` texts are about three themes the catalogue has no keywords for
 (moving abroad, a broken or lost phone, a work phone from the employer), for the topic model to find.
 
@@ -191,9 +191,12 @@ BANKS: dict[str, dict[str, dict[str, list[str]]]] = {
     },
 }
 
-#: The ``fresh`` bank: 12 sentences per reason and language written on 2026-12-08 by a separate session that saw
-#: neither the keyword catalogue nor the other banks (its only brief: the six reasons' one-line definitions, natural
-#: and varied wording, at least half without the obvious category word). It is the test of wording nobody tuned to.
+#: The ``fresh`` bank: 24 sentences per reason and language written on 2026-12-08 by two separate sessions that saw
+#: neither the keyword catalogue nor the other banks nor each other's sentences. The first 12 of each list: brief, the
+#: six reasons' one-line definitions, natural and varied wording, at least half without the obvious category word.
+#: The last 12: the same, each from a different kind of customer and channel (a pensioner on the hotline, a student's
+#: app review, ...), two thirds without the category word; they decided (and only they) whether the catalogue's
+#: indirect lexicon was kept. It is the test of wording nobody tuned to.
 FRESH: dict[str, dict[str, list[str]]] = {
     "en": {
         "network": [
@@ -209,6 +212,18 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "Texts arrive hours late and sometimes not at all, so I miss my verification codes.",
             "Great, another outage. Third one this month. Really reliable network you've got there.",
             "Speed tests show less than 1 Mbps in the town centre, so unlimited data is pointless when nothing loads.",
+            "I'm ringing because every time my daughter calls me, her voice breaks up and then the line just goes dead after a minute. It's been like this for weeks in my flat.",
+            "1 star. Can't even load a lecture video on campus, it just spins forever. Paying for 4G and getting dial-up speeds.",
+            "Dear team, my card terminal runs on mobile data and it keeps failing to connect at lunchtime, so customers walk out without paying. Please sort this out.",
+            "Maps kept freezing halfway through my routes because the internet cut out every time I hit the ring road.",
+            "Once again not a single bar in our house. Had to stand in the garden in the rain to phone the GP about my son. Ridiculous.",
+            "Ping jumps from 40 to 900 every evening, lag spikes every few seconds, totally unplayable.",
+            "Landed at the airport and the phone just said 'No Service' for an hour, then data kept dropping the whole trip.",
+            "Up here in the village you get one bar if you stand by the window, and it vanishes completely when it rains.",
+            "On night shifts at the hospital my phone shows SOS only, so my family can't reach me if something happens at home.",
+            "Video calls with clients freeze and drop every ten minutes. I've lost two jobs because I look unprofessional.",
+            "data is sooo slow it takes like 5 mins to send one snap, literally unusable",
+            "The network was down in our whole area for two days and nobody told us anything. I couldn't call my family back home.",
         ],
         "price": [
             "The monthly fee went up again in January and I just can't justify it anymore.",
@@ -223,6 +238,18 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "The roaming add-on costs an absolute fortune, I won't be paying that again.",
             "With everything going up, my phone plan is one expense I need to cut, and it's just too much.",
             "Poor value for money now compared to what the same plan was two years ago.",
+            "I'm on a pension, dear, and forty a month just for a phone I use to ring my grandchildren is more than I can manage now.",
+            "Way too steep for a student budget. Thirty a month for 10GB? No thanks.",
+            "Your monthly fee for my three business lines went up 20% this year with nothing extra in return. I can't justify that to my accountant.",
+            "Can't afford it anymore. Simple as that.",
+            "Four kids' phone plans now add up to more than our electricity. Something has to give.",
+            "Half a day's wages every month for an unlimited plan is a total rip-off.",
+            "Fifteen a day for the travel pass just to check my emails abroad is daylight robbery.",
+            "The monthly plan is more than I spend on bread in a month. It's just too dear for folk like us.",
+            "Every time I renew, the tariff creeps up a few more pounds. I'm done paying more for exactly the same thing.",
+            "For what I hand over each month I'd expect a lot more than 5GB. Terrible value for money.",
+            "my mum says the plan is too expensive so shes moving me to pay as you go",
+            "The price went up again. I send most of my wages home, I cannot pay this much for a SIM.",
         ],
         "customer_service": [
             "I waited 45 minutes on hold just to be transferred to someone who hung up on me.",
@@ -237,6 +264,18 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "Dear Sir or Madam, I wish to formally complain about the unprofessional manner in which your representative handled my enquiry.",
             "Press 1, press 2, press 3... and never once a real human on the line.",
             "The agent on the phone was so clueless that I ended up explaining my own account to him.",
+            "I was on hold for fifty minutes and then the young lady hung up on me when I asked her to speak a bit slower.",
+            "The in-app chat is just a bot that keeps sending me the same FAQ link. Never once reached an actual human.",
+            "I have emailed four times about my business account and received nothing but automated replies. Nobody has called me back as promised.",
+            "Asked the guy at the shop a simple question and he rolled his eyes and told me to google it.",
+            "Went into the store with my toddler, waited 40 minutes while the staff chatted among themselves, and nobody came over. Never again.",
+            "Got transferred five times between departments and not one person could answer a basic question. An hour of my life gone.",
+            "Called the helpline from abroad for help and all they said was to visit a branch when I get home. Useless.",
+            "Nearest store is 40 km away, and when I finally got there they said they couldn't help and I'd have to phone instead.",
+            "The agent was condescending and spoke to me like I was an idiot.",
+            "Every time I call I have to explain the whole thing from scratch because nobody writes anything down, and then my ticket got closed without anything being fixed.",
+            "the customer service guy was so rude to me just bc im 15",
+            "Customer service only speak fast English and would not find anyone to help me when I did not understand.",
         ],
         "competitor": [
             "Another operator is offering me twice the data for the same money, so I'm moving.",
@@ -251,6 +290,18 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "How do I transfer my number out? I'm going with the provider my work uses.",
             "Just got a text from the other network with a welcome bonus for switchers, and I'm taking it.",
             "I've been comparing offers for weeks and I've decided to go with a different carrier.",
+            "My son has put the whole family on one plan with the company he uses, so I'd like my number moved over to them, please.",
+            "Another provider is giving students free music streaming and double data. Porting out next week.",
+            "Please send me the porting code for all five of our lines. We have accepted an offer from another operator.",
+            "A rep from the other carrier at the mall gave me a better deal on the spot, so I'm off.",
+            "Anyone else moving to that new operator that just launched? Their family bundle looks way better, we're signing up this weekend.",
+            "Going with the provider that does the gamer package where game traffic doesn't eat your allowance.",
+            "A rival carrier includes free roaming across Europe on their basic plan, so I'm taking my number there.",
+            "Everyone in the village has gone over to the other company now, so I'm going too.",
+            "The hospital has a staff deal with another mobile company and half my ward has joined, so I'm transferring my number across.",
+            "Got a better offer elsewhere. Please confirm my number transfer.",
+            "all my friends are with a different company and they get free calls to each other so im leaving",
+            "I want to switch to the company that has cheap calls to my home country.",
         ],
         "billing": [
             "I was charged twice for the same month.",
@@ -265,6 +316,18 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "You took the payment from my card but the account still shows unpaid and I got a threat to cut me off.",
             "Please explain the mysterious 'service adjustment' line on this month's statement.",
             "I got overcharged for data usage even though I'm on an unlimited plan.",
+            "There's been money taken from my account twice this month for the same phone, and I only have the one line.",
+            "App said I had 10 in credit, next morning it's zero and I hadn't used anything. Where did my balance go?",
+            "The March invoice lists three lines but we only have two. Please correct it and send a revised invoice.",
+            "They deducted extra for going over my data when I'm on unlimited, and I'm still waiting for that money back.",
+            "Found game subscriptions on my son's account that he never signed up to. 35 gone. We want a refund.",
+            "Topped up 20 and it never showed on my balance, even though the payment went through on my bank app.",
+            "Came back from holiday to roaming charges even though I had roaming switched off the whole time.",
+            "I paid at the post office on time and still got a letter saying my account is overdue.",
+            "I was promised a refund when I cancelled the add-on three months ago and I still haven't seen a penny.",
+            "The direct debit was taken on the 3rd instead of the 28th and now my bank account is overdrawn.",
+            "my bill is like 3x what it normally is wtf",
+            "I was charged for international calls I never made.",
         ],
         "other": [
             "I'm moving abroad next month so I won't need this line anymore.",
@@ -279,6 +342,18 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "Mum has gone into a care home and won't be using her mobile anymore.",
             "I had two SIMs and realised I only ever use one of them.",
             "Nothing wrong with the service really, I just closed my old business and don't need its number anymore.",
+            "My husband passed away last month and I need to close his line.",
+            "Graduating and moving back to my home country, so I won't need a local number anymore.",
+            "I'm closing the shop at the end of the month, so the business lines are no longer needed.",
+            "The company gives us a work phone now, so I don't need my own contract.",
+            "We're cutting down on screen time in our house, so the kids' phones are going away for now.",
+            "Smashed my phone and it won't turn on, not buying a new one for a while.",
+            "Relocating overseas for a new job next month.",
+            "My eyesight has gone and I can't use a mobile anymore, my daughter does all my calls for me.",
+            "Just had a baby and I'm on maternity leave, so I don't need my second work SIM for now.",
+            "I'm taking a year off smartphones altogether and going back to a landline.",
+            "parents took my phone away bc of my grades lol",
+            "The building job is finished and I am going back to my village for good.",
         ],
     },
     "zh": {
@@ -295,6 +370,18 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "单位在地下室，进去以后就完全没网，工作群的消息都收不到。",
             "你们这网络可真稳定啊，一个月掉线三回。",
             "开车上高速，一路上时有时无的，导航都用不了。",
+            "我跟你们说啊，我在家里打电话，说不到两句就断了，对面听我说话一卡一卡的，这都好几个礼拜了。",
+            "一星。宿舍里刷个视频转半天圈，上课直播根本进不去，交的是4G的钱用的是2G的速度。",
+            "您好，我店里收款提醒用的是手机流量，一到中午高峰页面就打不开，顾客等不及直接走了，请尽快处理。",
+            "跑单的时候导航老是卡住，订单页面刷不出来，超时好几单被罚钱。",
+            "家里又是一格都没有，孩子发烧想给医生打个电话都得跑到楼道里，真是服了。",
+            "晚上打排位延迟直接飙到460，一团战就掉线，队友都骂我挂机。",
+            "高铁上一路都是“无服务”，出了隧道半天也连不上，工作邮件根本发不出去。",
+            "我们村里只有站到院坝上才有一点点，进屋就没了，下雨天更是打不通。",
+            "值夜班的时候病房里手机完全打不进来，家里人有急事都找不到我。",
+            "跟客户开视频会议画面老是卡死，声音断断续续的，已经丢了两个单子了。",
+            "流量慢到发个语音都要转半天 服了 还不如没有",
+            "我们工地那一片网络断了两天，也没人说一声，想给家里打个电话都打不了。",
         ],
         "price": [
             "套餐太贵了，每个月一百多块，实在用不起。",
@@ -309,6 +396,18 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "资费标准太高了，希望能有便宜点的选择。",
             "合约到期以后续费价格直接翻倍，谁受得了。",
             "每个月这笔开销太肉疼了，想降档又说没有更低的套餐。",
+            "我一个月退休金就那么点，光手机套餐就要八十多，我就是给孙子打打电话，实在负担不起了。",
+            "对学生太不友好了，一个月几十块才给那么点流量，生活费都不够花。",
+            "您好，今年我们店里几条线的月租又涨了两成，服务一点没多，这个开支实在撑不住了。",
+            "太贵了，用不起。",
+            "一家四口的手机套餐加起来比水电费还多，只能先给孩子停一张。",
+            "不限量套餐一个月两百多，性价比太低了，纯纯割韭菜。",
+            "出国漫游包一天二三十，出去一周光这个就好几百，简直抢钱。",
+            "一个月的套餐钱够买好几袋米了，我们种地的哪舍得花这么多。",
+            "每次合约到期续约都要多加十几块，同样的东西越用越花钱，不想再当冤大头了。",
+            "每个月交这么多才给十几个G，这钱花得一点都不值。",
+            "我妈说我这个套餐太贵了 要给我换成最便宜的那种",
+            "价格又涨了，我挣的钱要寄回家，一张卡花这么多不划算。",
         ],
         "customer_service": [
             "打客服热线排了四十分钟队，接通后没说三句话就把我挂了。",
@@ -323,6 +422,18 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "转人工转了半天转不过去，按了一圈数字又回到主菜单。",
             "发了好几封邮件反映问题，一封回复都没收到。",
             "老人去营业厅办事，工作人员爱答不理的，让人很心寒。",
+            "我打你们那个电话，等了四十多分钟才有人接，我让她说慢一点，她直接就给我挂了。",
+            "APP里的在线咨询就是个机器人，翻来覆去就发同一个链接，根本找不到真人。",
+            "我已经发了四封邮件询问企业账户的事情，每次都是自动回复，说好的回电也一直没人打来。",
+            "去营业厅问个事，柜台的小伙子头都不抬，让我自己回去百度。",
+            "抱着孩子在营业厅等了四十分钟，工作人员在那儿聊天嗑瓜子，没一个人理我们，再也不去了。",
+            "打过去被转了五次，每个部门都说不归他们管，一个简单问题问了一个小时没结果。",
+            "在国外打热线求助，对方就一句“请您回国后到营业厅办理”，要你们有什么用。",
+            "最近的营业厅在县城，坐一个多小时车过去，人家说这事办不了，让我回去打电话。",
+            "接电话的那个人说话阴阳怪气的，好像我什么都不懂一样。",
+            "每次打过去都要从头讲一遍，根本没人做记录，问题没解决工单就直接给关了。",
+            "客服态度超差 看我是学生就爱答不理的",
+            "客服普通话讲得飞快，我听不懂让她慢点，她就不耐烦了，态度太差。",
         ],
         "competitor": [
             "别家同样的价格给双倍流量，我准备转过去了。",
@@ -337,6 +448,18 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "请帮我办理号码转出，我要带到新的运营商那边用。",
             "别家又送宽带又送电视会员，我还留在这干嘛。",
             "同事推荐我换到他们用的那家，说那边的校园卡活动很给力。",
+            "我儿子给全家弄了个家庭套餐，都在他那个公司，我这个号也要过去，你们帮我办一下。",
+            "别家给学生送会员还送双倍流量，下周就走了。",
+            "您好，我们已经接受了另一家运营商的企业方案，请提供五个号码的携转授权码。",
+            "商场里另一家的推广员给了我更好的方案，当场就办了，这边不用了。",
+            "有没有人也准备去那家新开的运营商？他们的亲情套餐看着划算多了，我们周末就去办。",
+            "隔壁家出了游戏专属套餐，玩游戏不走套餐流量，果断投奔过去了。",
+            "另一家的套餐含东南亚免费漫游，我准备把号码带过去。",
+            "村里人都去办了那家的卡，我也跟着办了，这张就不用了。",
+            "医院跟另一家公司谈了员工优惠，科室里的人都办了，我也准备过去。",
+            "在别处拿到了更好的方案，请尽快确认我的号码迁出申请。",
+            "我同学全用的另一家 互相打电话免费 我也要去那边",
+            "我要携号转网，那边打老家电话便宜。",
         ],
         "billing": [
             "这个月账单莫名其妙多扣了三十块，我没开通任何业务。",
@@ -351,6 +474,18 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "发票金额和实际缴费金额对不上，请尽快更正。",
             "余额突然变成负数了，查了详单也看不出扣在哪了。",
             "套餐是月中才办的，凭什么按整月收费？",
+            "这个月我存折上被划走了两次钱，都是这个手机号的，我就这一个号啊。",
+            "APP上明明显示还剩二十块，第二天一看变成零了，我啥也没用，钱去哪了？",
+            "您好，三月份的发票上列了三个号码，可我们只有两个，麻烦更正后重新开一张。",
+            "我办的是不限量，却说我超出流量要另外收钱，多收的钱到现在还没退回来。",
+            "孩子的号上莫名其妙开通了好几个游戏包月，我们根本没订过，三十五块没了，要求退钱。",
+            "充了五十块到现在都没到账，银行卡那边显示已经付款成功了。",
+            "出国全程关了漫游，回来还是被扣了几百块漫游费。",
+            "我按时去村里小卖部代缴的，结果还是收到短信说我欠费要停机。",
+            "三个月前取消增值业务时说好给我退款，到现在一分钱没见着。",
+            "自动代扣本来是每月28号，这次3号就划走了，害我银行卡透支。",
+            "这个月账单是平时的三倍 离谱",
+            "我从来没打过国际长途，怎么话费里多出来一百多的长途费。",
         ],
         "other": [
             "我要出国定居了，这个号码以后用不上了。",
@@ -365,6 +500,18 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "手上两张卡，发现其实只用一张，另一张就注销吧。",
             "家里老人住进养老院了，手机基本不用了。",
             "要去当兵了，部队里不让用手机，号先销掉。",
+            "我老伴走了，他那个号用不着了，想来注销掉。",
+            "毕业回老家了，这边的号以后用不上了。",
+            "店月底就关门不干了，几条业务线都不需要了。",
+            "站点给配了工作手机，自己这张卡就不用了。",
+            "想让孩子少玩手机，先把他的卡停了再说。",
+            "手机摔坏了开不了机，最近也不打算买新的，先不用了。",
+            "公司派我常驻国外，下个月就走，国内的号暂时用不上。",
+            "我眼睛不行了，看不清手机屏幕，以后有事都是闺女帮我打。",
+            "刚生完孩子在休产假，第二张工作卡暂时不需要了。",
+            "打算一年不碰智能手机，家里装了座机就够了。",
+            "期末考砸了 手机被我爸没收了",
+            "工地的活干完了，要回老家不出来了，这边的卡不用了。",
         ],
     },
 }
