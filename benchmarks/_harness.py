@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import compileall
+import functools
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 
@@ -18,9 +21,7 @@ class Run:
     stdout: str
 
 
-_COMPILED = False
-
-
+@functools.cache
 def compile_bytecode() -> None:
     """Byte-compile the project's packages once, as ``pip install`` does for an installed package.
 
@@ -28,15 +29,9 @@ def compile_bytecode() -> None:
     ``PYTHONDONTWRITEBYTECODE`` is set (as on the development machines of this project): then every measured
     process would compile our ~150 modules from source again, a cost no installed copy pays (0.03-0.06 s a start).
     """
-    global _COMPILED
-    if not _COMPILED:
-        import compileall
-        from pathlib import Path
-
-        root = Path(__file__).resolve().parent.parent
-        for package in ("experiments", "causal", "survival"):
-            compileall.compile_dir(root / package, quiet=1, workers=1)
-        _COMPILED = True
+    root = Path(__file__).resolve().parent.parent
+    for package in ("experiments", "causal", "survival"):
+        compileall.compile_dir(root / package, quiet=1, workers=1)
 
 
 def measure(cmd: list[str], *, poll: float = 0.02, timeout: float = 3600, env: dict | None = None) -> Run:

@@ -18,7 +18,8 @@ score, on ``--score-rows`` subscribers written in chunks of 1M rows, with the mo
 
 - ours: ``score_batches(model, path, out, id_column="subscriber_id", drivers=3)``: calibrated probability, rank,
   tier, the top-3 drivers (LightGBM's TreeSHAP) and the action, batch by batch into Parquet; drivers for every row
-  for the high tier only (``--drivers high``), and for the contact list only (``--drivers top=1%``: the 1% highest-ranked);
+  (``--drivers all``), for the high tier only (``--drivers high``) or for the contact list only (``--drivers
+  top=1%``: the 1% highest-ranked);
 - plain: a loop over the file's record batches calling the LightGBM booster's ``predict`` and writing
   ``subscriber_id, probability`` with a ``ParquetWriter`` (no calibration, rank, tiers, drivers).
 

@@ -159,13 +159,7 @@ def score_command(
     if out.suffix.lower() != ".parquet":
         raise DesignError(f"--out: {out.name!r} must end in .parquet")
     wanted = tuple(t.strip().lower() for t in driver_tiers.split(",") if t.strip())
-    drivers_for = None if wanted == ("all",) else wanted  # score_batches refuses unknown or no tiers
-    if drivers_top is not None:
-        from experiments.diagnosis.ranking import parse_k
-
-        if drivers_for is not None:
-            raise DesignError("--drivers-top and --driver-tiers both choose who gets drivers; give one of them")
-        parse_k(drivers_top, option="--drivers-top")  # before the model loads
+    drivers_for = None if wanted == ("all",) else wanted  # score_batches refuses bad tiers and a bad --drivers-top
     check_writable([out], force)
     model = load_model(model_file)
     segs = None

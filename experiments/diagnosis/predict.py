@@ -29,9 +29,9 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -881,7 +881,8 @@ def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_co
                           "(e.g. high,medium)")
     if drivers_top is not None and driver_tiers is not None:
         raise DesignError("--drivers-top and --driver-tiers both choose who gets drivers; give one of them")
-    total = dset.count_rows() if drivers_top is not None else 0  # Parquet: from the footers
+    known = dset.count_rows() if isinstance(dset.format, ds.ParquetFileFormat) else None  # from the footers
+    total = (known if known is not None else dset.count_rows()) if drivers_top is not None else 0
     top_k = parse_k(drivers_top, total, option="--drivers-top") if drivers_top is not None else None
     rules = None
     if segments is not None:
@@ -910,15 +911,16 @@ def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_co
     top_n = k_count(top_k, total) if top_k else None
     keep = top_n is not None and k > 0 and top_n * len(model.features) <= KEEP_CELLS
     report = progress or (lambda stage, done, total: None)
-    known = dset.count_rows() if isinstance(dset.format, ds.ParquetFileFormat) else None  # footers only
     probs, lengths = [], []
     held: _TopRows | None = _TopRows(top_n) if keep else None
+    seen = 0
     for x in _read_ahead(matrix(b) for b in _batches(dset, model.features, batch_size)):
         probs.append(probability(x))
         if held is not None:
-            held.offer(probs[-1], x, sum(lengths))
+            held.offer(probs[-1], x, seen)
         lengths.append(len(x))
-        report("probabilities", sum(lengths), known)
+        seen += len(x)
+        report("probabilities", seen, known)
         del x
     p_all = np.concatenate(probs) if probs else np.zeros(0)
     del probs
@@ -965,7 +967,7 @@ def score_batches(model: ChurnModel, data: str | Path, out: str | Path, *, id_co
                     has = np.isin(tier_code, [TIERS.index(t) for t in driver_tiers])
                 idx = np.zeros((n, k), dtype=np.int32)
                 val = np.zeros((n, k))
-                if held is not None and held_top is not None:  # computed after the first pass
+                if held_top is not None:  # the contact list's, computed after the first pass
                     at = slice(*np.searchsorted(held.rows, [start, start + n]))
                     idx[held.rows[at] - start], val[held.rows[at] - start] = held_top[at], held_val[at]
                 elif has.any():

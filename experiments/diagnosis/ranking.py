@@ -41,7 +41,8 @@ def parse_k(k: str | int | float, n: int | None = None, *, option: str = "--k") 
         raise DesignError(f"{option}: {k!r} must be a share in (0%, 100%]")
     if kind == "count":
         if value != int(value) or value < 1:
-            raise DesignError(f"{option}: {k!r} must be a whole number of subscribers of at least 1, or a share like 10%")
+            raise DesignError(f"{option}: {k!r} must be a whole number of subscribers of at least 1, or a share "
+                              "like 10%")
         if n is not None and value > n:
             raise DataError(f"{option}: {int(value):,} subscribers is more than the {n:,} rows of the data; use a "
                             f"smaller count or a share such as 10%")

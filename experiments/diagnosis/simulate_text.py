@@ -8,11 +8,11 @@ and noise (English: swapped letters, case; Chinese: particles, mixed punctuation
 
 Three banks per reason: ``seen`` sentences were written beside the keyword catalogue; ``heldout`` sentences were
 written after the catalogue was frozen, as a customer would put it, and the catalogue was not changed to fit them
-(some contain no catalogue keyword at all); ``fresh`` sentences (:data:`FRESH`) were written by two separate sessions
-that saw neither the catalogue nor the other banks, and the catalogue's broad and indirect lexicons were written,
-blind to every bank, by two others. Each text records its bank, so the tagging can be scored on wording that the catalogue was not
-written from. ``other`` texts are about three themes the catalogue has no keywords for
-(moving abroad, a broken or lost phone, a work phone from the employer), for the topic model to find.
+(some contain no catalogue keyword at all); ``fresh`` sentences (:data:`FRESH`) were written by two separate
+sessions that saw neither the catalogue nor the other banks, and the catalogue's broad and indirect lexicons were
+written, blind to every bank, by two others. Each text records its bank, so the tagging can be scored on wording that
+the catalogue was not written from. ``other`` texts are about three themes the catalogue has no keywords for (moving
+abroad, a broken or lost phone, a work phone from the employer), for the topic model to find.
 
 Examples
 --------
@@ -208,22 +208,32 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "My phone says 5G but pages take forever to load and videos just buffer.",
             "Coverage at my new flat is basically nonexistent, I have to stand by the window to send a text.",
             "Honestly, I still can't make a single call from my office building without it cutting out halfway.",
-            "The internet stops working every evening around 8pm, probably because everyone's online, but that's not my problem.",
+            ("The internet stops working every evening around 8pm, probably because everyone's online, but that's "
+             "not my problem."),
             "Texts arrive hours late and sometimes not at all, so I miss my verification codes.",
             "Great, another outage. Third one this month. Really reliable network you've got there.",
             "Speed tests show less than 1 Mbps in the town centre, so unlimited data is pointless when nothing loads.",
-            "I'm ringing because every time my daughter calls me, her voice breaks up and then the line just goes dead after a minute. It's been like this for weeks in my flat.",
-            "1 star. Can't even load a lecture video on campus, it just spins forever. Paying for 4G and getting dial-up speeds.",
-            "Dear team, my card terminal runs on mobile data and it keeps failing to connect at lunchtime, so customers walk out without paying. Please sort this out.",
+            ("I'm ringing because every time my daughter calls me, her voice breaks up and then the line just goes"
+             " dead after a minute. It's been like this for weeks in my flat."),
+            ("1 star. Can't even load a lecture video on campus, it just spins forever. Paying for 4G and getting "
+             "dial-up speeds."),
+            ("Dear team, my card terminal runs on mobile data and it keeps failing to connect at lunchtime, so "
+             "customers walk out without paying. Please sort this out."),
             "Maps kept freezing halfway through my routes because the internet cut out every time I hit the ring road.",
-            "Once again not a single bar in our house. Had to stand in the garden in the rain to phone the GP about my son. Ridiculous.",
+            ("Once again not a single bar in our house. Had to stand in the garden in the rain to phone the GP "
+             "about my son. Ridiculous."),
             "Ping jumps from 40 to 900 every evening, lag spikes every few seconds, totally unplayable.",
-            "Landed at the airport and the phone just said 'No Service' for an hour, then data kept dropping the whole trip.",
-            "Up here in the village you get one bar if you stand by the window, and it vanishes completely when it rains.",
-            "On night shifts at the hospital my phone shows SOS only, so my family can't reach me if something happens at home.",
-            "Video calls with clients freeze and drop every ten minutes. I've lost two jobs because I look unprofessional.",
+            ("Landed at the airport and the phone just said 'No Service' for an hour, then data kept dropping the "
+             "whole trip."),
+            ("Up here in the village you get one bar if you stand by the window, and it vanishes completely when "
+             "it rains."),
+            ("On night shifts at the hospital my phone shows SOS only, so my family can't reach me if something "
+             "happens at home."),
+            ("Video calls with clients freeze and drop every ten minutes. I've lost two jobs because I look "
+             "unprofessional."),
             "data is sooo slow it takes like 5 mins to send one snap, literally unusable",
-            "The network was down in our whole area for two days and nobody told us anything. I couldn't call my family back home.",
+            ("The network was down in our whole area for two days and nobody told us anything. I couldn't call my "
+             "family back home."),
         ],
         "price": [
             "The monthly fee went up again in January and I just can't justify it anymore.",
@@ -238,15 +248,18 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "The roaming add-on costs an absolute fortune, I won't be paying that again.",
             "With everything going up, my phone plan is one expense I need to cut, and it's just too much.",
             "Poor value for money now compared to what the same plan was two years ago.",
-            "I'm on a pension, dear, and forty a month just for a phone I use to ring my grandchildren is more than I can manage now.",
+            ("I'm on a pension, dear, and forty a month just for a phone I use to ring my grandchildren is more "
+             "than I can manage now."),
             "Way too steep for a student budget. Thirty a month for 10GB? No thanks.",
-            "Your monthly fee for my three business lines went up 20% this year with nothing extra in return. I can't justify that to my accountant.",
+            ("Your monthly fee for my three business lines went up 20% this year with nothing extra in return. I "
+             "can't justify that to my accountant."),
             "Can't afford it anymore. Simple as that.",
             "Four kids' phone plans now add up to more than our electricity. Something has to give.",
             "Half a day's wages every month for an unlimited plan is a total rip-off.",
             "Fifteen a day for the travel pass just to check my emails abroad is daylight robbery.",
             "The monthly plan is more than I spend on bread in a month. It's just too dear for folk like us.",
-            "Every time I renew, the tariff creeps up a few more pounds. I'm done paying more for exactly the same thing.",
+            ("Every time I renew, the tariff creeps up a few more pounds. I'm done paying more for exactly the "
+             "same thing."),
             "For what I hand over each month I'd expect a lot more than 5GB. Terrible value for money.",
             "my mum says the plan is too expensive so shes moving me to pay as you go",
             "The price went up again. I send most of my wages home, I cannot pay this much for a SIM.",
@@ -261,19 +274,28 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "The customer service is appalling, frankly.",
             "The young man in the store was patronising and talked over me the whole time.",
             "Your support team closed my ticket without actually fixing anything.",
-            "Dear Sir or Madam, I wish to formally complain about the unprofessional manner in which your representative handled my enquiry.",
+            ("Dear Sir or Madam, I wish to formally complain about the unprofessional manner in which your "
+             "representative handled my enquiry."),
             "Press 1, press 2, press 3... and never once a real human on the line.",
             "The agent on the phone was so clueless that I ended up explaining my own account to him.",
-            "I was on hold for fifty minutes and then the young lady hung up on me when I asked her to speak a bit slower.",
-            "The in-app chat is just a bot that keeps sending me the same FAQ link. Never once reached an actual human.",
-            "I have emailed four times about my business account and received nothing but automated replies. Nobody has called me back as promised.",
+            ("I was on hold for fifty minutes and then the young lady hung up on me when I asked her to speak a "
+             "bit slower."),
+            ("The in-app chat is just a bot that keeps sending me the same FAQ link. Never once reached an actual "
+             "human."),
+            ("I have emailed four times about my business account and received nothing but automated replies. "
+             "Nobody has called me back as promised."),
             "Asked the guy at the shop a simple question and he rolled his eyes and told me to google it.",
-            "Went into the store with my toddler, waited 40 minutes while the staff chatted among themselves, and nobody came over. Never again.",
-            "Got transferred five times between departments and not one person could answer a basic question. An hour of my life gone.",
-            "Called the helpline from abroad for help and all they said was to visit a branch when I get home. Useless.",
-            "Nearest store is 40 km away, and when I finally got there they said they couldn't help and I'd have to phone instead.",
+            ("Went into the store with my toddler, waited 40 minutes while the staff chatted among themselves, and"
+             " nobody came over. Never again."),
+            ("Got transferred five times between departments and not one person could answer a basic question. An "
+             "hour of my life gone."),
+            ("Called the helpline from abroad for help and all they said was to visit a branch when I get home. "
+             "Useless."),
+            ("Nearest store is 40 km away, and when I finally got there they said they couldn't help and I'd have "
+             "to phone instead."),
             "The agent was condescending and spoke to me like I was an idiot.",
-            "Every time I call I have to explain the whole thing from scratch because nobody writes anything down, and then my ticket got closed without anything being fixed.",
+            ("Every time I call I have to explain the whole thing from scratch because nobody writes anything "
+             "down, and then my ticket got closed without anything being fixed."),
             "the customer service guy was so rude to me just bc im 15",
             "Customer service only speak fast English and would not find anyone to help me when I did not understand.",
         ],
@@ -285,20 +307,25 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "I'm switching providers at the end of the month.",
             "A rival offered me a SIM-only deal with unlimited everything, too good to turn down.",
             "Please cancel my contract, I've already signed up with someone else and want to keep my number.",
-            "My colleague moved to a different operator and keeps telling me how much happier he is, so I'm going to try it.",
+            ("My colleague moved to a different operator and keeps telling me how much happier he is, so I'm going"
+             " to try it."),
             "I got an offer from another carrier that includes a new handset and a streaming subscription, so I'm off.",
             "How do I transfer my number out? I'm going with the provider my work uses.",
             "Just got a text from the other network with a welcome bonus for switchers, and I'm taking it.",
             "I've been comparing offers for weeks and I've decided to go with a different carrier.",
-            "My son has put the whole family on one plan with the company he uses, so I'd like my number moved over to them, please.",
+            ("My son has put the whole family on one plan with the company he uses, so I'd like my number moved "
+             "over to them, please."),
             "Another provider is giving students free music streaming and double data. Porting out next week.",
-            "Please send me the porting code for all five of our lines. We have accepted an offer from another operator.",
+            ("Please send me the porting code for all five of our lines. We have accepted an offer from another "
+             "operator."),
             "A rep from the other carrier at the mall gave me a better deal on the spot, so I'm off.",
-            "Anyone else moving to that new operator that just launched? Their family bundle looks way better, we're signing up this weekend.",
+            ("Anyone else moving to that new operator that just launched? Their family bundle looks way better, "
+             "we're signing up this weekend."),
             "Going with the provider that does the gamer package where game traffic doesn't eat your allowance.",
             "A rival carrier includes free roaming across Europe on their basic plan, so I'm taking my number there.",
             "Everyone in the village has gone over to the other company now, so I'm going too.",
-            "The hospital has a staff deal with another mobile company and half my ward has joined, so I'm transferring my number across.",
+            ("The hospital has a staff deal with another mobile company and half my ward has joined, so I'm "
+             "transferring my number across."),
             "Got a better offer elsewhere. Please confirm my number transfer.",
             "all my friends are with a different company and they get free calls to each other so im leaving",
             "I want to switch to the company that has cheap calls to my home country.",
@@ -316,10 +343,12 @@ FRESH: dict[str, dict[str, list[str]]] = {
             "You took the payment from my card but the account still shows unpaid and I got a threat to cut me off.",
             "Please explain the mysterious 'service adjustment' line on this month's statement.",
             "I got overcharged for data usage even though I'm on an unlimited plan.",
-            "There's been money taken from my account twice this month for the same phone, and I only have the one line.",
+            ("There's been money taken from my account twice this month for the same phone, and I only have the "
+             "one line."),
             "App said I had 10 in credit, next morning it's zero and I hadn't used anything. Where did my balance go?",
             "The March invoice lists three lines but we only have two. Please correct it and send a revised invoice.",
-            "They deducted extra for going over my data when I'm on unlimited, and I'm still waiting for that money back.",
+            ("They deducted extra for going over my data when I'm on unlimited, and I'm still waiting for that "
+             "money back."),
             "Found game subscriptions on my son's account that he never signed up to. 35 gone. We want a refund.",
             "Topped up 20 and it never showed on my balance, even though the payment went through on my bank app.",
             "Came back from holiday to roaming charges even though I had roaming switched off the whole time.",
